@@ -1,0 +1,59 @@
+# The shop's commands. `make run` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8080
+export PORT
+
+# The test suite talks to this machine's PostgreSQL and MariaDB unless told otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ecommerce
+TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306/ecommerce
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test migrate seed fmt lint security clean bench fuzz load-test load-test-ui system-deps
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+system-deps: ## Debian packages mysqlclient builds against (installed when missing)
+	@if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
+		echo "Installing libmariadb-dev and pkg-config (needed to build mysqlclient)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libmariadb-dev pkg-config gcc; \
+	fi
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(MAKE) --no-print-directory system-deps
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $(STAMP)
+
+build: $(STAMP) ## Create the virtualenv and install the dependencies
+
+run: $(STAMP) ## Serve the API on PORT (8080): embedded stores unless DATABASE_URL/MYSQL_URL/MONGO_URL
+	$(PY) -m ecommerce.serve
+
+migrate: $(STAMP) ## Create/migrate both SQL databases and the MongoDB indexes
+	$(PY) manage.py setup_stores
+
+seed: $(STAMP) ## Seed demo data (ARGS="--products 10000 --orders 50000")
+	$(PY) manage.py seed $(ARGS)
+
+test: $(STAMP) ## Run the test suite on PostgreSQL, MariaDB and nx-27017
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} MYSQL_URL=$${MYSQL_URL:-$(TEST_MYSQL_URL)} \
+		$(PY) -m pytest $(ARGS)
+
+fmt: $(STAMP) ## Format the code
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lint: $(STAMP) ## Lint the code
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean: ## Remove the virtualenv, local data and reports
+	rm -rf $(VENV) var staticfiles reports .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

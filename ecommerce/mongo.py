@@ -1,0 +1,101 @@
+"""The MongoDB client: one per process, created lazily (so after gunicorn forks).
+
+Only this module and each MongoDB app's repository.py talk pymongo.
+"""
+
+import os
+import re
+import threading
+from collections.abc import Callable
+
+from bson import ObjectId
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from pymongo import MongoClient, uri_parser
+from pymongo.database import Database
+
+from ecommerce.exceptions import NotFoundError
+
+_lock = threading.Lock()
+_client: MongoClient | None = None
+_client_pid: int | None = None
+_index_builders: list[Callable[[Database], None]] = []
+
+_OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+def embedded_url_file():
+    return settings.DATA_DIR / "mongo.url"
+
+
+def mongo_url() -> str:
+    """MONGO_URL, or the URL of the embedded nx-27017 that `make run` started."""
+    if settings.MONGO_URL:
+        return settings.MONGO_URL
+    url_file = embedded_url_file()
+    if url_file.exists():
+        return url_file.read_text().strip()
+    raise ImproperlyConfigured(
+        "MongoDB is not configured: set MONGO_URL, or start the embedded default with `make run`."
+    )
+
+
+def get_client() -> MongoClient:
+    global _client, _client_pid
+    pid = os.getpid()
+    if _client is None or _client_pid != pid:
+        with _lock:
+            if _client is None or _client_pid != pid:
+                # A client inherited through fork() is unusable: build a new one.
+                timeout = settings.MONGO_TIMEOUT_MS
+                _client = MongoClient(
+                    mongo_url(),
+                    tz_aware=True,
+                    connect=False,
+                    serverSelectionTimeoutMS=timeout,
+                    connectTimeoutMS=timeout,
+                    socketTimeoutMS=timeout * 3,
+                    appname="ecommerce-api",
+                )
+                _client_pid = pid
+    return _client
+
+
+def get_db() -> Database:
+    database = uri_parser.parse_uri(mongo_url()).get("database") or settings.MONGO_DEFAULT_DB
+    return get_client()[database]
+
+
+def reset_client() -> None:
+    """Drop the client (tests that point MONGO_URL elsewhere, shutdown)."""
+    global _client, _client_pid
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+        _client_pid = None
+
+
+def register_indexes(builder: Callable[[Database], None]) -> Callable[[Database], None]:
+    """Register a function that creates one app's indexes; `ensure_indexes` runs them all."""
+    if builder not in _index_builders:
+        _index_builders.append(builder)
+    return builder
+
+
+def ensure_indexes() -> None:
+    """Create every registered index. Idempotent: create_index keeps existing ones."""
+    db = get_db()
+    for builder in _index_builders:
+        builder(db)
+
+
+def is_object_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_OBJECT_ID.match(value))
+
+
+def object_id_or_404(value: str, what: str = "Object") -> ObjectId:
+    """A path id: a malformed ObjectId is an unknown object, so 404, never a 500."""
+    if not is_object_id(value):
+        raise NotFoundError(f"{what} not found.")
+    return ObjectId(value)

@@ -1,0 +1,272 @@
+"""Settings, all from the environment (see .env.example for every variable).
+
+With no database URL set, the embedded default takes over: SQLite files in
+DATA_DIR for the two SQL aliases and an nx-27017 server for MongoDB, started by
+`python -m ecommerce.serve` (what `make run` calls).
+"""
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from ecommerce.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+DEBUG = env_bool("DEBUG", False)
+
+DATABASE_URL = env_str("DATABASE_URL")
+MYSQL_URL = env_str("MYSQL_URL")
+MONGO_URL = env_str("MONGO_URL")
+# The embedded default: no server to run, everything under DATA_DIR.
+EMBEDDED = not (DATABASE_URL or MYSQL_URL or MONGO_URL)
+
+
+def _secret_key() -> str:
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    if DEBUG:
+        return "django-insecure-development-only"
+    if EMBEDDED:
+        # One key per data directory, kept so that tokens survive restarts.
+        key_file = DATA_DIR / "secret_key"
+        if not key_file.exists():
+            DATA_DIR.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(50))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. With DEBUG off and real databases configured the server "
+        "refuses to start without it: set SECRET_KEY to a long random string."
+    )
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_prometheus",
+    "ecommerce",
+    "users",
+    "catalog",
+    "inventory",
+    "cart",
+    "orders",
+    "analytics",
+    "reviews",
+]
+
+MIDDLEWARE = [
+    "ecommerce.middleware.RequestIdMiddleware",
+    "ecommerce.middleware.BodySizeLimitMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "ecommerce.urls"
+WSGI_APPLICATION = "ecommerce.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases -------------------------------------------------------------
+# `default` is PostgreSQL (users, carts, orders); `mysql` is MySQL/MariaDB
+# (inventory, analytics), chosen by ecommerce.routers.DatabaseRouter.
+CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 600)
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10000)
+
+
+def _sql_database(url: str | None, sqlite_name: str) -> dict:
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / sqlite_name),
+            "OPTIONS": {
+                # Writers queue instead of failing with "database is locked".
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": str(DATA_DIR / f"test_{sqlite_name}")},
+        }
+    config = dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
+    engine = config["ENGINE"]
+    options = config.setdefault("OPTIONS", {})
+    if engine == "django.db.backends.postgresql":
+        options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        options.setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
+    elif engine == "django.db.backends.mysql":
+        timeout_s = max(1, DB_STATEMENT_TIMEOUT_MS // 1000)
+        options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        options.setdefault("read_timeout", timeout_s)
+        options.setdefault("write_timeout", timeout_s)
+        options.setdefault("charset", "utf8mb4")
+        options.setdefault("isolation_level", "read committed")
+        options.setdefault("init_command", "SET sql_mode='STRICT_TRANS_TABLES'")
+    else:
+        raise ImproperlyConfigured(f"Unsupported database URL scheme for {sqlite_name}: {url.split(':')[0]}")
+    return config
+
+
+DATABASES = {
+    "default": _sql_database(DATABASE_URL, "default.sqlite3"),
+    "mysql": _sql_database(MYSQL_URL, "mysql.sqlite3"),
+}
+DATABASE_ROUTERS = ["ecommerce.routers.DatabaseRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# MongoDB: MONGO_URL names the server and the database (mongodb://host:port/ecommerce).
+# In the embedded default, ecommerce.serve starts nx-27017 and exports MONGO_URL.
+MONGO_TIMEOUT_MS = env_int("MONGO_TIMEOUT_MS", 3000)
+MONGO_DEFAULT_DB = "ecommerce"
+
+# --- Cache -------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Users and auth -------------------------------------------------------------
+AUTH_USER_MODEL = "users.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("JWT_REFRESH_HOURS", 24)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+    "SIGNING_KEY": SECRET_KEY,
+}
+
+THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_PAGINATION_CLASS": "ecommerce.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "ecommerce.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "login_ip": env_str("THROTTLE_LOGIN_IP_RATE", "20/min"),
+        "login_account": env_str("THROTTLE_LOGIN_ACCOUNT_RATE", "10/min"),
+        "register_ip": env_str("THROTTLE_REGISTER_RATE", "10/min"),
+    },
+    # Client IPs for throttling: 0 trusts only REMOTE_ADDR; behind N proxies set N.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "E-commerce API",
+    "DESCRIPTION": "Users, catalog, cart, orders, inventory, analytics, reviews and wishlists.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+STORE_CURRENCY = env_str("CURRENCY", "USD")
+
+# --- Requests, static files, security ------------------------------------------
+MAX_BODY_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+STATIC_URL = "/static/"
+STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Probes and scrapes come over plain HTTP from inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("BEHIND_PROXY", False):
+    # Only behind a proxy that sets (and strips client copies of) X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging: JSON lines carrying the request id ----------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "ecommerce.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Client errors are answered in the contract's shape; no need to log each 4xx.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+    },
+}

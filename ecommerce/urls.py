@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ecommerce import views
+
+api = [
+    path("", include("users.urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("api/", include(api)),
+    path("health", views.health, name="health"),
+    path("health/live", views.live, name="health-live"),
+    path("admin/", admin.site.urls),
+    path("", include("django_prometheus.urls")),
+]
+
+handler400 = "ecommerce.views.bad_request"
+handler403 = "ecommerce.views.permission_denied"
+handler404 = "ecommerce.views.not_found"
+handler500 = "ecommerce.views.server_error"

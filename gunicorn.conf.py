@@ -1,0 +1,47 @@
+"""Gunicorn settings for every way the API runs: `make run`, the image, Kubernetes.
+
+Workers: WEB_CONCURRENCY, else two per CPU (the work per request is Python, so
+processes, not threads, use the cores). Threads per worker: GUNICORN_THREADS.
+"""
+
+import json
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST_BIND', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2)
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
+# A request that runs longer than this is killed and logged.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On SIGTERM (a rolling update), finish in-flight requests for this long.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+keepalive = 5
+# Recycle workers now and then so a slow leak cannot grow without bound.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
+# Workers import the app themselves, so each opens its own database connections
+# and MongoDB client after the fork.
+preload_app = False
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+errorlog = "-"
+accesslog = "-" if os.environ.get("ACCESS_LOG", "1") != "0" else None
+# One JSON object per request; gunicorn fills the %-placeholders.
+access_log_format = json.dumps(
+    {
+        "time": "%(t)s",
+        "logger": "access",
+        "remote": "%(h)s",
+        "method": "%(m)s",
+        "path": "%(U)s",
+        "query": "%(q)s",
+        "status": "%(s)s",
+        "bytes": "%(B)s",
+        "duration_ms": "%(M)s",
+        "request_id": "%({x-request-id}o)s",
+        "user_agent": "%(a)s",
+    }
+)

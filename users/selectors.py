@@ -1,0 +1,25 @@
+"""Reads on users."""
+
+from django.db.models import Q, QuerySet
+
+from ecommerce.exceptions import NotFoundError
+from ecommerce.permissions import ensure_owner_or_staff
+from users.models import User
+
+
+def user_list(*, search: str | None = None) -> QuerySet[User]:
+    users = User.objects.order_by("id")
+    if search:
+        users = users.filter(
+            Q(email__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search)
+        )
+    return users
+
+
+def user_get_for(*, actor: User, user_id: int) -> User:
+    """The user `user_id` as `actor` may see it: self or staff, else 404."""
+    ensure_owner_or_staff(actor, user_id, "User")
+    try:
+        return User.objects.get(pk=user_id)
+    except User.DoesNotExist:
+        raise NotFoundError("User not found.") from None

@@ -1,0 +1,55 @@
+import re
+
+from rest_framework import serializers
+
+from users.models import User
+
+PHONE = re.compile(r"^\+?[0-9 ().-]{3,32}$")
+
+
+def _validate_phone(value: str) -> str:
+    if value and not PHONE.match(value):
+        raise serializers.ValidationError("Enter a valid phone number.")
+    return value
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "phone", "is_staff", "date_joined"]
+        read_only_fields = fields
+
+
+class UserCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    first_name = serializers.CharField(max_length=150, allow_blank=True, required=False, default="")
+    last_name = serializers.CharField(max_length=150, allow_blank=True, required=False, default="")
+    phone = serializers.CharField(max_length=32, allow_blank=True, required=False, default="")
+
+    def validate_phone(self, value):
+        return _validate_phone(value)
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    """Every field optional: PUT and PATCH change only what is sent."""
+
+    email = serializers.EmailField(max_length=254, required=False)
+    password = serializers.CharField(max_length=128, write_only=True, required=False, trim_whitespace=False)
+    first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=32, allow_blank=True, required=False)
+    is_staff = serializers.BooleanField(required=False)
+
+    def validate_phone(self, value):
+        return _validate_phone(value)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()

@@ -1,0 +1,58 @@
+"""Writes on users."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+
+from ecommerce.exceptions import ConflictError, ValidationFailed
+from ecommerce.permissions import is_staff
+from rest_framework.exceptions import PermissionDenied
+from users.models import User, normalize_email
+
+_EMAIL_TAKEN = "A user with this email already exists."
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed("The password is too weak.", details={"password": exc.messages}) from None
+
+
+def user_create(*, email: str, password: str, first_name: str = "", last_name: str = "", phone: str = "") -> User:
+    """Register a customer. 409 when the email is taken (also when two registrations race)."""
+    user = User(email=normalize_email(email), first_name=first_name, last_name=last_name, phone=phone)
+    _check_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ConflictError(_EMAIL_TAKEN, details={"email": [_EMAIL_TAKEN]}) from None
+    return user
+
+
+def user_update(*, user: User, actor: User, data: dict) -> User:
+    """Change the fields in `data`; `is_staff` by staff only; a new password is validated and re-hashed."""
+    if "is_staff" in data and data["is_staff"] != user.is_staff and not is_staff(actor):
+        raise PermissionDenied("Only staff may change is_staff.")
+    for field in ("first_name", "last_name", "phone", "is_staff"):
+        if field in data:
+            setattr(user, field, data[field])
+    if "email" in data:
+        user.email = normalize_email(data["email"])
+    if "password" in data:
+        _check_password(data["password"], user)
+        user.set_password(data["password"])
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ConflictError(_EMAIL_TAKEN, details={"email": [_EMAIL_TAKEN]}) from None
+    return user
+
+
+def user_delete(*, user: User) -> None:
+    """Delete the account. Orders stay (their user_id becomes null; the email snapshot stays)."""
+    with transaction.atomic():
+        user.delete()

@@ -1,0 +1,84 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework_simplejwt import views as jwt_views
+
+from ecommerce.permissions import IsStaff
+from users import selectors, services
+from users.serializers import (
+    TokenPairSerializer,
+    TokenRequestSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from users.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterIpThrottle
+
+
+class UserViewSet(viewsets.GenericViewSet):
+    serializer_class = UserSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [AllowAny()]
+        if self.action == "list":
+            return [IsStaff()]
+        return [IsAuthenticated()]
+
+    def get_throttles(self):
+        return [RegisterIpThrottle()] if self.action == "create" else []
+
+    @extend_schema(parameters=[OpenApiParameter("search", str, description="Matches email and names.")])
+    def list(self, request):
+        users = selectors.user_list(search=request.query_params.get("search"))
+        page = self.paginate_queryset(users)
+        return self.get_paginated_response(UserSerializer(page, many=True).data)
+
+    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer}, auth=[])
+    def create(self, request):
+        serializer = UserCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_create(**serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=False, methods=["get"])
+    def me(self, request):
+        return Response(UserSerializer(request.user).data)
+
+    def retrieve(self, request, pk: str):
+        user = selectors.user_get_for(actor=request.user, user_id=int(pk))
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    def update(self, request, pk: str):
+        user = selectors.user_get_for(actor=request.user, user_id=int(pk))
+        serializer = UserUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user=user, actor=request.user, data=serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    def partial_update(self, request, pk: str):
+        return self.update(request, pk)
+
+    def destroy(self, request, pk: str):
+        user = selectors.user_get_for(actor=request.user, user_id=int(pk))
+        services.user_delete(user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenObtainView(jwt_views.TokenObtainPairView):
+    """Email and password in, an access and a refresh JWT out."""
+
+    throttle_classes = [LoginIpThrottle, LoginAccountThrottle]
+
+    @extend_schema(request=TokenRequestSerializer, responses=TokenPairSerializer, auth=[])
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    throttle_classes = [LoginIpThrottle]
