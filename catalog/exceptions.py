@@ -1,0 +1,9 @@
+from ecommerce.exceptions import NotFoundError
+
+
+class ProductNotFound(NotFoundError):
+    default_message = "Product not found."
+
+
+class CategoryNotFound(NotFoundError):
+    default_message = "Category not found."
