@@ -6,6 +6,12 @@ from ecommerce import views
 
 api = [
     path("", include("users.urls")),
+    path("", include("catalog.urls")),
+    path("", include("inventory.urls")),
+    path("", include("cart.urls")),
+    path("", include("orders.urls")),
+    path("", include("analytics.urls")),
+    path("", include("reviews.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

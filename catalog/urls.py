@@ -1,0 +1,3 @@
+"""Routes of the catalog app (filled in with its endpoints)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the orders app (filled in with its endpoints)."""
+
+urlpatterns: list = []
