@@ -23,7 +23,9 @@ max_requests_jitter = max_requests // 10
 # Workers import the app themselves, so each opens its own database connections
 # and MongoDB client after the fork.
 preload_app = False
-worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
+# Heartbeat files on tmpfs: fast, and the root filesystem may be read-only.
+_SHM = "/dev/shm"  # noqa: S108 - gunicorn's heartbeat files, not shared temp files
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM) else None)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

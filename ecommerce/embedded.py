@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 
 def free_port() -> int:
@@ -62,7 +63,7 @@ class EmbeddedMongo:
                 try:
                     client.admin.command("ping")
                     return
-                except Exception:
+                except PyMongoError:
                     if time.monotonic() > deadline:
                         self.stop()
                         raise RuntimeError(f"nx-27017 did not answer on port {self.port} in {timeout}s") from None

@@ -1,6 +1,6 @@
 """Application errors and the one handler that renders every error as the contract says:
 
-    {"error": {"code": "...", "message": "...", "details": {...}}}
+{"error": {"code": "...", "message": "...", "details": {...}}}
 """
 
 import logging
@@ -9,7 +9,8 @@ from django.core import exceptions as django_exceptions
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connections
 from django.http import Http404
 from pymongo import errors as mongo_errors
-from rest_framework import exceptions as drf, status
+from rest_framework import exceptions as drf
+from rest_framework import status
 from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)

@@ -26,9 +26,7 @@ class RequestIdLogFilter(logging.Filter):
 
 
 def json_error(status: int, code: str, message: str, details: dict | None = None) -> HttpResponse:
-    return HttpResponse(
-        json.dumps(error_body(code, message, details)), status=status, content_type="application/json"
-    )
+    return HttpResponse(json.dumps(error_body(code, message, details)), status=status, content_type="application/json")
 
 
 class RequestIdMiddleware:
@@ -62,7 +60,5 @@ class BodySizeLimitMiddleware:
         except ValueError:
             return json_error(400, "validation_error", "Content-Length is not a number.")
         if length > settings.MAX_BODY_BYTES:
-            return json_error(
-                413, "payload_too_large", f"The request body is over {settings.MAX_BODY_BYTES} bytes."
-            )
+            return json_error(413, "payload_too_large", f"The request body is over {settings.MAX_BODY_BYTES} bytes.")
         return self.get_response(request)

@@ -196,7 +196,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "ecommerce.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "ecommerce.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "ecommerce.schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("THROTTLE_LOGIN_IP_RATE", "20/min"),
         "login_account": env_str("THROTTLE_LOGIN_ACCOUNT_RATE", "10/min"),

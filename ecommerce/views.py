@@ -26,9 +26,7 @@ def health(request):
     return Response(report, status=200 if report["status"] == "ok" else 503)
 
 
-@extend_schema(
-    responses={200: inline_serializer("Live", {"status": serializers.CharField()})}, auth=[]
-)
+@extend_schema(responses={200: inline_serializer("Live", {"status": serializers.CharField()})}, auth=[])
 @api_view(["GET"])
 @permission_classes([AllowAny])
 @throttle_classes([])

@@ -3,10 +3,10 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from rest_framework.exceptions import PermissionDenied
 
 from ecommerce.exceptions import ConflictError, ValidationFailed
 from ecommerce.permissions import is_staff
-from rest_framework.exceptions import PermissionDenied
 from users.models import User, normalize_email
 
 _EMAIL_TAKEN = "A user with this email already exists."

@@ -4,8 +4,10 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from ecommerce.permissions import IsStaff
+from ecommerce.schema import error_response
 from users import selectors, services
 from users.serializers import (
     TokenPairSerializer,
@@ -15,6 +17,12 @@ from users.serializers import (
     UserUpdateSerializer,
 )
 from users.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterIpThrottle
+
+_UPDATE_RESPONSES = {
+    200: UserSerializer,
+    403: error_response("permission_denied: only staff may change is_staff."),
+    409: error_response("conflict: the email is taken."),
+}
 
 
 class UserViewSet(viewsets.GenericViewSet):
@@ -37,7 +45,11 @@ class UserViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(users)
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
-    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer}, auth=[])
+    @extend_schema(
+        request=UserCreateSerializer,
+        responses={201: UserSerializer, 409: error_response("conflict: the email is taken.")},
+        auth=[],
+    )
     def create(self, request):
         serializer = UserCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -52,7 +64,7 @@ class UserViewSet(viewsets.GenericViewSet):
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))
         return Response(UserSerializer(user).data)
 
-    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    @extend_schema(request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
     def update(self, request, pk: str):
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))
         serializer = UserUpdateSerializer(data=request.data)
@@ -60,7 +72,7 @@ class UserViewSet(viewsets.GenericViewSet):
         user = services.user_update(user=user, actor=request.user, data=serializer.validated_data)
         return Response(UserSerializer(user).data)
 
-    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    @extend_schema(request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
     def partial_update(self, request, pk: str):
         return self.update(request, pk)
 
@@ -75,10 +87,23 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
     throttle_classes = [LoginIpThrottle, LoginAccountThrottle]
 
-    @extend_schema(request=TokenRequestSerializer, responses=TokenPairSerializer, auth=[])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenPairSerializer, 401: error_response("authentication_failed: wrong email or password.")},
+        auth=[],
+    )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
     throttle_classes = [LoginIpThrottle]
+
+    @extend_schema(
+        responses={
+            200: TokenRefreshSerializer,
+            401: error_response("authentication_failed: the refresh token is invalid or expired."),
+        }
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
