@@ -218,6 +218,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 STORE_CURRENCY = env_str("CURRENCY", "USD")
+# `make bench` mounts /bench/ceiling, a bare Django JSON view: the machine's ceiling.
+BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
 # --- Requests, static files, security ------------------------------------------
 MAX_BODY_BYTES = 1024 * 1024

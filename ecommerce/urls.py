@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -23,6 +24,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("django_prometheus.urls")),
 ]
+
+if settings.BENCH_ENDPOINTS:
+    urlpatterns.append(path("bench/ceiling", views.ceiling))
 
 handler400 = "ecommerce.views.bad_request"
 handler403 = "ecommerce.views.permission_denied"

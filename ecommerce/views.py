@@ -35,6 +35,11 @@ def live(request):
     return Response({"status": "ok"})
 
 
+def ceiling(request):
+    """The benchmark's ceiling: plain Django, no DRF, no database, the same middleware."""
+    return JsonResponse({"status": "ok"})
+
+
 def not_found(request, exception=None):
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 

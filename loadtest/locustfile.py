@@ -1,0 +1,314 @@
+"""The shop's traffic for Locust: mostly anonymous browsing, some shoppers, a few staff.
+
+    locust -f loadtest/locustfile.py --host http://localhost:8080
+
+Every response is checked (status and a field), not just counted. Expected business
+answers are successes: `out_of_stock` at checkout, a review already written, an order
+that another task already cancelled. Requests are named by endpoint group
+(`/api/products/[id]`), so the report has one row per route, not per id.
+
+Staff credentials come from LOCUST_STAFF_EMAIL / LOCUST_STAFF_PASSWORD (the seed's
+SEED_ADMIN_EMAIL / SEED_ADMIN_PASSWORD); without them the staff users stay idle.
+"""
+
+import json
+import os
+import random
+import threading
+import uuid
+
+from locust import FastHttpUser, between, task
+from locust.exception import StopUser
+
+PASSWORD = "Load-Test-Passw0rd!"
+SEARCH_TERMS = ["lamp", "steel", "cotton", "wireless", "oak", "pro", "mini", "classic", "eco", "set"]
+SHIPPING = {"name": "Load Tester", "line1": "1 Test Street", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+
+_catalog_lock = threading.Lock()
+_catalog: dict[str, list] = {"products": [], "categories": [], "tags": []}
+
+
+def _load_catalog(client) -> None:
+    """Product and category ids for the users to pick from, read once per process."""
+    with _catalog_lock:
+        if _catalog["products"]:
+            return
+        products, offset = [], 0
+        while offset < 500:
+            with client.get(
+                f"/api/products?limit=100&offset={offset}", name="setup: /api/products", catch_response=True
+            ) as response:
+                if response.status_code != 200:
+                    response.failure(f"catalog not readable: {response.status_code}")
+                    raise StopUser()
+                page = response.json()
+            products += page["results"]
+            if not page["next"]:
+                break
+            offset += 100
+        with client.get("/api/categories?limit=100", name="setup: /api/categories", catch_response=True) as response:
+            categories = response.json()["results"] if response.status_code == 200 else []
+        _catalog["products"] = [p["id"] for p in products]
+        _catalog["categories"] = [c["id"] for c in categories]
+        _catalog["tags"] = sorted({tag for p in products for tag in p.get("tags", [])}) or ["sale"]
+        if not _catalog["products"]:
+            raise StopUser()
+
+
+def _expect(response, statuses: tuple[int, ...], field: str | None = None) -> dict | None:
+    """Mark the response a failure unless its status is expected and `field` is in the body."""
+    if response.status_code not in statuses:
+        response.failure(f"status {response.status_code}: {response.text[:200] if response.text else ''}")
+        return None
+    if response.status_code == 204:
+        response.success()
+        return {}
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError):
+        response.failure("body is not JSON")
+        return None
+    if field and response.status_code < 300 and field not in body:
+        response.failure(f"no {field!r} in the body")
+        return None
+    response.success()
+    return body
+
+
+class Browser(FastHttpUser):
+    """An anonymous visitor: lists, filters, searches, reads products and their reviews."""
+
+    weight = 7
+    wait_time = between(0.5, 2)
+
+    def on_start(self):
+        _load_catalog(self.client)
+
+    @task(4)
+    def list_products(self):
+        sort = random.choice(["-created_at", "price", "-price", "name"])
+        with self.client.get(f"/api/products?sort={sort}", name="/api/products", catch_response=True) as r:
+            _expect(r, (200,), "results")
+
+    @task(2)
+    def filter_products(self):
+        query = random.choice(
+            [
+                f"category_id={random.choice(_catalog['categories'])}" if _catalog["categories"] else "min_price=5",
+                f"min_price={random.randint(1, 50)}&max_price={random.randint(60, 500)}",
+                f"tag={random.choice(_catalog['tags'])}",
+            ]
+        )
+        with self.client.get(f"/api/products?{query}", name="/api/products?filter", catch_response=True) as r:
+            _expect(r, (200,), "results")
+
+    @task(2)
+    def search(self):
+        term = random.choice(SEARCH_TERMS)
+        with self.client.get(f"/api/products/search?q={term}", name="/api/products/search", catch_response=True) as r:
+            _expect(r, (200,), "results")
+
+    @task(5)
+    def product_detail(self):
+        product_id = random.choice(_catalog["products"])
+        # A product deleted by staff meanwhile is a 404, and that is the right answer.
+        with self.client.get(f"/api/products/{product_id}", name="/api/products/[id]", catch_response=True) as r:
+            _expect(r, (200, 404), "price")
+
+    @task(2)
+    def product_reviews(self):
+        product_id = random.choice(_catalog["products"])
+        with self.client.get(
+            f"/api/reviews/product/{product_id}?sort={random.choice(['recent', 'helpful'])}",
+            name="/api/reviews/product/[id]",
+            catch_response=True,
+        ) as r:
+            _expect(r, (200, 404), "results")
+
+    @task(1)
+    def categories(self):
+        with self.client.get("/api/categories", name="/api/categories", catch_response=True) as r:
+            _expect(r, (200,), "results")
+
+
+class Shopper(FastHttpUser):
+    """A customer: registers, fills a cart, checks out with an Idempotency-Key, reviews."""
+
+    weight = 3
+    wait_time = between(1, 3)
+
+    def on_start(self):
+        _load_catalog(self.client)
+        self.email = f"load-{uuid.uuid4().hex[:16]}@example.com"
+        with self.client.post(
+            "/api/users",
+            json={"email": self.email, "password": PASSWORD, "first_name": "Load", "last_name": "Shopper"},
+            name="/api/users",
+            catch_response=True,
+        ) as r:
+            user = _expect(r, (201,), "id")
+        if user is None:
+            raise StopUser()
+        self.user_id = user["id"]
+        with self.client.post(
+            "/api/auth/token", json={"email": self.email, "password": PASSWORD}, name="/api/auth/token", catch_response=True
+        ) as r:
+            tokens = _expect(r, (200,), "access")
+        if tokens is None:
+            raise StopUser()
+        self.headers = {"Authorization": f"Bearer {tokens['access']}"}
+        self.order_ids: list[int] = []
+
+    def _product(self) -> str:
+        return random.choice(_catalog["products"])
+
+    @task(4)
+    def add_to_cart(self):
+        with self.client.post(
+            f"/api/cart/{self.user_id}/items",
+            json={"product_id": self._product(), "quantity": random.randint(1, 2)},
+            headers=self.headers,
+            name="/api/cart/[user]/items",
+            catch_response=True,
+        ) as r:
+            # 400: the product was deactivated or deleted by staff meanwhile.
+            _expect(r, (201, 400), "items")
+
+    @task(3)
+    def view_cart(self):
+        with self.client.get(
+            f"/api/cart/{self.user_id}", headers=self.headers, name="/api/cart/[user]", catch_response=True
+        ) as r:
+            _expect(r, (200,), "total")
+
+    @task(2)
+    def checkout(self):
+        key = uuid.uuid4().hex
+        headers = {**self.headers, "Idempotency-Key": key}
+        body = {"from_cart": True, "shipping_address": SHIPPING}
+        with self.client.post("/api/orders", json=body, headers=headers, name="/api/orders", catch_response=True) as r:
+            # 409 out_of_stock is the shop saying no, not the shop failing; 400: an empty cart.
+            order = _expect(r, (201, 400, 409), "id")
+        if order and "id" in order:
+            self.order_ids.append(order["id"])
+            if random.random() < 0.2:
+                # A client retrying after a lost response gets the same order, not a second one.
+                with self.client.post(
+                    "/api/orders", json=body, headers=headers, name="/api/orders (replay)", catch_response=True
+                ) as replay:
+                    again = _expect(replay, (201,), "id")
+                    if again is not None and again.get("id") != order["id"]:
+                        replay.failure("an idempotent replay created another order")
+
+    @task(1)
+    def buy_now(self):
+        body = {"items": [{"product_id": self._product(), "quantity": 1}], "shipping_address": SHIPPING}
+        headers = {**self.headers, "Idempotency-Key": uuid.uuid4().hex}
+        with self.client.post("/api/orders", json=body, headers=headers, name="/api/orders", catch_response=True) as r:
+            order = _expect(r, (201, 400, 409), "id")
+        if order and "id" in order:
+            self.order_ids.append(order["id"])
+
+    @task(2)
+    def my_orders(self):
+        with self.client.get("/api/orders", headers=self.headers, name="/api/orders (list)", catch_response=True) as r:
+            _expect(r, (200,), "results")
+
+    @task(1)
+    def cancel_an_order(self):
+        if not self.order_ids:
+            return
+        order_id = self.order_ids.pop(random.randrange(len(self.order_ids)))
+        with self.client.post(
+            f"/api/orders/{order_id}/cancel", headers=self.headers, name="/api/orders/[id]/cancel", catch_response=True
+        ) as r:
+            # 409: staff shipped it meanwhile.
+            _expect(r, (200, 409), "status")
+
+    @task(1)
+    def wishlist(self):
+        with self.client.post(
+            f"/api/wishlist/{self.user_id}/items",
+            json={"product_id": self._product()},
+            headers=self.headers,
+            name="/api/wishlist/[user]/items",
+            catch_response=True,
+        ) as r:
+            _expect(r, (200, 201, 400), "items")
+        with self.client.get(
+            f"/api/wishlist/{self.user_id}", headers=self.headers, name="/api/wishlist/[user]", catch_response=True
+        ) as r:
+            _expect(r, (200,), "items")
+
+    @task(1)
+    def review(self):
+        body = {"product_id": self._product(), "rating": random.randint(1, 5), "title": "Load test", "body": "Fine."}
+        with self.client.post(
+            "/api/reviews", json=body, headers=self.headers, name="/api/reviews", catch_response=True
+        ) as r:
+            # 409: this shopper already reviewed the product.
+            _expect(r, (201, 400, 409), "id")
+
+
+class Staff(FastHttpUser):
+    """A few staff: restock what runs low, move orders along, read the analytics."""
+
+    weight = 1
+    fixed_count = 1
+    wait_time = between(2, 5)
+
+    def on_start(self):
+        email = os.environ.get("LOCUST_STAFF_EMAIL")
+        password = os.environ.get("LOCUST_STAFF_PASSWORD")
+        if not (email and password):
+            raise StopUser()
+        with self.client.post(
+            "/api/auth/token", json={"email": email, "password": password}, name="/api/auth/token", catch_response=True
+        ) as r:
+            tokens = _expect(r, (200,), "access")
+        if tokens is None:
+            raise StopUser()
+        self.headers = {"Authorization": f"Bearer {tokens['access']}"}
+
+    @task(2)
+    def restock_low_stock(self):
+        with self.client.get(
+            "/api/inventory/low-stock", headers=self.headers, name="/api/inventory/low-stock", catch_response=True
+        ) as r:
+            rows = (_expect(r, (200,), "results") or {}).get("results", [])
+        for row in rows[:3]:
+            with self.client.post(
+                f"/api/inventory/{row['product_id']}/restock",
+                json={"quantity": 50},
+                headers=self.headers,
+                name="/api/inventory/[id]/restock",
+                catch_response=True,
+            ) as r:
+                _expect(r, (200, 404), "quantity")
+
+    @task(2)
+    def advance_orders(self):
+        with self.client.get(
+            "/api/orders?status=pending", headers=self.headers, name="/api/orders?status", catch_response=True
+        ) as r:
+            orders = (_expect(r, (200,), "results") or {}).get("results", [])
+        for order in orders[:2]:
+            with self.client.patch(
+                f"/api/orders/{order['id']}/status",
+                json={"status": "paid"},
+                headers=self.headers,
+                name="/api/orders/[id]/status",
+                catch_response=True,
+            ) as r:
+                # 409: the customer cancelled it meanwhile.
+                _expect(r, (200, 409), "status")
+
+    @task(1)
+    def analytics(self):
+        for path, field in (
+            ("/api/analytics/revenue", "net"),
+            ("/api/analytics/sales", "series"),
+            ("/api/analytics/popular-products", "results"),
+        ):
+            with self.client.get(path, headers=self.headers, name=path, catch_response=True) as r:
+                _expect(r, (200,), field)
