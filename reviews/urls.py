@@ -1,3 +1,9 @@
-"""Routes of the reviews app (filled in with its endpoints)."""
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from reviews.views import ReviewViewSet, WishlistViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("reviews", ReviewViewSet, basename="review")
+router.register("wishlist", WishlistViewSet, basename="wishlist")
+
+urlpatterns = router.urls

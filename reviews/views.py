@@ -1,0 +1,111 @@
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from ecommerce.schema import error_response
+from reviews import selectors, services
+from reviews.repository import REVIEW_SORTS
+from reviews.serializers import (
+    ReviewCreateSerializer,
+    ReviewListQuerySerializer,
+    ReviewSerializer,
+    WishlistItemAddSerializer,
+    WishlistSerializer,
+)
+
+_REVIEW_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The review's id (24 hex digits).")
+
+
+class ReviewViewSet(viewsets.GenericViewSet):
+    serializer_class = ReviewSerializer
+
+    def get_permissions(self):
+        if self.action == "for_product":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        request=ReviewCreateSerializer,
+        responses={
+            201: ReviewSerializer,
+            400: error_response("validation_error: invalid fields, or an unknown or inactive product."),
+            409: error_response("conflict: the caller already reviewed this product."),
+        },
+    )
+    def create(self, request):
+        serializer = ReviewCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.review_create(actor=request.user, **serializer.validated_data)
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("sort", str, enum=list(REVIEW_SORTS), description="Default `recent` (newest first)."),
+            OpenApiParameter("limit", int, description="Page size, 1..100 (default 20)."),
+            OpenApiParameter("offset", int, description="Items to skip (default 0)."),
+        ],
+        responses={200: ReviewSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"], url_path=r"product/(?P<product_id>[^/]+)")
+    def for_product(self, request, product_id: str):
+        """A product's reviews, paginated. 404 for an unknown product."""
+        query = ReviewListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        reviews = selectors.review_list_for_product(
+            actor=request.user, product_id=product_id, sort=query.validated_data["sort"]
+        )
+        page = self.paginate_queryset(reviews)
+        return self.get_paginated_response(ReviewSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[_REVIEW_ID], responses={204: OpenApiResponse(description="Deleted.")})
+    def destroy(self, request, pk: str):
+        """The author or staff; another customer's review answers 404."""
+        services.review_delete(actor=request.user, review_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(parameters=[_REVIEW_ID], request=None, responses={200: ReviewSerializer})
+    @action(detail=True, methods=["post"])
+    def helpful(self, request, pk: str):
+        """Vote the review helpful; counts once per user, a repeat changes nothing."""
+        review = services.review_mark_helpful(actor=request.user, review_id=pk)
+        return Response(ReviewSerializer(review).data)
+
+
+class WishlistViewSet(viewsets.GenericViewSet):
+    serializer_class = WishlistSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_field = "user_id"
+    lookup_value_regex = r"\d+"
+
+    def retrieve(self, request, user_id: str):
+        """The owner or staff; another customer's wishlist answers 404."""
+        wishlist = selectors.wishlist_get(actor=request.user, user_id=int(user_id))
+        return Response(WishlistSerializer(wishlist).data)
+
+    @extend_schema(
+        request=WishlistItemAddSerializer,
+        responses={
+            201: OpenApiResponse(WishlistSerializer, description="Added; the wishlist."),
+            200: OpenApiResponse(WishlistSerializer, description="Already there; the wishlist, unchanged."),
+            400: error_response("validation_error: invalid or unknown product, or the wishlist is full."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="items")
+    def add_item(self, request, user_id: str):
+        serializer = WishlistItemAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wishlist, created = services.wishlist_item_add(
+            actor=request.user, user_id=int(user_id), product_id=serializer.validated_data["product_id"]
+        )
+        return Response(
+            WishlistSerializer(wishlist).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(responses={204: OpenApiResponse(description="Removed.")})
+    @action(detail=True, methods=["delete"], url_path=r"items/(?P<product_id>[^/]+)")
+    def remove_item(self, request, user_id: str, product_id: str):
+        """404 when the product is not in the wishlist."""
+        services.wishlist_item_remove(actor=request.user, user_id=int(user_id), product_id=product_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
