@@ -71,6 +71,13 @@ def test_wrong_method_is_405_in_the_contract_shape(customer_client):
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
+def test_options_is_405_not_a_crash(customer_client, customer):
+    response = customer_client.options(f"/api/users/{customer.id}")
+
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
 def test_bad_pagination_parameters_are_400(staff_client):
     assert staff_client.get("/api/users", {"limit": "abc"}).status_code == 400
     assert staff_client.get("/api/users", {"offset": "-1"}).status_code == 400
