@@ -46,6 +46,17 @@ test: $(STAMP) ## Run the test suite on PostgreSQL, MariaDB and nx-27017
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} MYSQL_URL=$${MYSQL_URL:-$(TEST_MYSQL_URL)} \
 		$(PY) -m pytest $(ARGS)
 
+HOST ?= http://localhost:$(PORT)
+load-test: $(STAMP) ## Locust headless against HOST (USERS, SPAWN_RATE, RUN_TIME); report in reports/
+	HOST=$(HOST) $(PY) loadtest/run.py
+
+load-test-ui: $(STAMP) ## The Locust web UI on http://localhost:8089 against HOST
+	$(VENV)/bin/locust -f loadtest/locustfile.py --host $(HOST)
+
+bench: $(STAMP) ## Benchmark each endpoint against a bare Django view; writes reports/bench.md
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+	$(PY) loadtest/bench.py
+
 fmt: $(STAMP) ## Format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
