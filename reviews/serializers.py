@@ -1,9 +1,11 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ecommerce import mongo
 from reviews.repository import REVIEW_SORTS
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9a-fA-F]{24}$", "example": "6b0da54becce2e8703ae3d6f"})
 class ObjectIdField(serializers.CharField):
     """A 24-hex-digit id in a request body: malformed is a 400 on that field."""
 

@@ -15,6 +15,9 @@ from reviews.serializers import (
     WishlistSerializer,
 )
 
+_PRODUCT_ID = OpenApiParameter(
+    "product_id", str, OpenApiParameter.PATH, description="The product's id (24 hex digits)."
+)
 _REVIEW_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The review's id (24 hex digits).")
 
 
@@ -42,6 +45,7 @@ class ReviewViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[
+            _PRODUCT_ID,
             OpenApiParameter("sort", str, enum=list(REVIEW_SORTS), description="Default `recent` (newest first)."),
             OpenApiParameter("limit", int, description="Page size, 1..100 (default 20)."),
             OpenApiParameter("offset", int, description="Items to skip (default 0)."),
@@ -73,18 +77,23 @@ class ReviewViewSet(viewsets.GenericViewSet):
         return Response(ReviewSerializer(review).data)
 
 
+_USER_ID = OpenApiParameter("user_id", int, OpenApiParameter.PATH, description="The wishlist owner's user id.")
+
+
 class WishlistViewSet(viewsets.GenericViewSet):
     serializer_class = WishlistSerializer
     permission_classes = [IsAuthenticated]
     lookup_field = "user_id"
     lookup_value_regex = r"\d+"
 
+    @extend_schema(parameters=[_USER_ID], responses={200: WishlistSerializer})
     def retrieve(self, request, user_id: str):
         """The owner or staff; another customer's wishlist answers 404."""
         wishlist = selectors.wishlist_get(actor=request.user, user_id=int(user_id))
         return Response(WishlistSerializer(wishlist).data)
 
     @extend_schema(
+        parameters=[_USER_ID],
         request=WishlistItemAddSerializer,
         responses={
             201: OpenApiResponse(WishlistSerializer, description="Added; the wishlist."),
@@ -103,7 +112,7 @@ class WishlistViewSet(viewsets.GenericViewSet):
             WishlistSerializer(wishlist).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    @extend_schema(responses={204: OpenApiResponse(description="Removed.")})
+    @extend_schema(parameters=[_USER_ID, _PRODUCT_ID], responses={204: OpenApiResponse(description="Removed.")})
     @action(detail=True, methods=["delete"], url_path=r"items/(?P<product_id>[^/]+)")
     def remove_item(self, request, user_id: str, product_id: str):
         """404 when the product is not in the wishlist."""
