@@ -1,10 +1,14 @@
 """Products and categories in MongoDB. The only catalog module that talks pymongo.
 
-Documents are strictly typed: prices are integer cents (`price_cents`), ids are
-ObjectIds, `category_id` is the category's id string or None. Functions take and
-return plain Python values (str ids, Decimal prices), never raw BSON.
+Documents are strictly typed (see shared/MONGO.md): prices are integer cents
+(`price_cents`), ids are ObjectIds, a product's `category_id` is the category's id
+string or None (never queried for None), a category's `parent_id` is the parent's id
+string or "" for a top-level category (nx-27017 does not match a stored null with
+`{"parent_id": None}`, so roots are an empty string that equality finds on both).
+Functions take and return plain Python values (str ids, Decimal prices), never raw BSON.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +23,17 @@ from ecommerce import mongo
 PRODUCTS = "products"
 CATEGORIES = "categories"
 CENT = Decimal("0.01")
+ROOT = ""  # the parent_id of a top-level category
+
+# API sort key -> document field; every listing adds `_id` as a tie-breaker so pages are stable.
+PRODUCT_SORTS = {
+    "price": ("price_cents", ASCENDING),
+    "-price": ("price_cents", DESCENDING),
+    "name": ("name_lower", ASCENDING),
+    "-name": ("name_lower", DESCENDING),
+    "created_at": ("created_at", ASCENDING),
+    "-created_at": ("created_at", DESCENDING),
+}
 
 
 def to_cents(amount: Decimal) -> int:
@@ -27,6 +42,13 @@ def to_cents(amount: Decimal) -> int:
 
 def from_cents(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
+
+
+def _oids(ids: Iterable[str]) -> list[ObjectId]:
+    return list({ObjectId(i) for i in ids if mongo.is_object_id(i)})
+
+
+# --- Products ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,7 @@ class Product:
     rating_count: int
     created_at: datetime
     updated_at: datetime
+    revision: int = 0
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -74,12 +97,51 @@ def product_from_document(doc: dict) -> Product:
         rating_count=doc.get("rating_count", 0),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
+        revision=doc.get("revision", 0),
     )
 
 
 def search_text(name: str, description: str, tags: Iterable[str]) -> str:
     """One lower-cased field that case-insensitive search scans (see shared/MONGO.md)."""
     return " ".join([name, description, *tags]).lower()
+
+
+def product_document(
+    *,
+    name: str,
+    price: Decimal,
+    description: str = "",
+    sku: str | None = None,
+    category_id: str | None = None,
+    tags: list[str] | None = None,
+    images: list[str] | None = None,
+    attributes: dict | None = None,
+    is_active: bool = True,
+    now: datetime,
+) -> dict:
+    """A new product's document, with the derived fields listings and search use."""
+    tags = list(tags or [])
+    document = {
+        "name": name,
+        "name_lower": name.lower(),
+        "description": description,
+        "price_cents": to_cents(price),
+        "category_id": category_id,
+        "tags": tags,
+        "images": list(images or []),
+        "attributes": dict(attributes or {}),
+        "is_active": is_active,
+        "rating_sum": 0,
+        "rating_count": 0,
+        "search_text": search_text(name, description, tags),
+        "revision": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if sku:
+        # No SKU is no field (never null): the unique index is partial on its existence.
+        document["sku"] = sku
+    return document
 
 
 def product_insert(document: dict) -> Product:
@@ -95,10 +157,40 @@ def product_find_one(product_id: ObjectId) -> Product | None:
 
 def product_find_many(product_ids: Iterable[str]) -> dict[str, Product]:
     """Products by id in one query; malformed or unknown ids are simply absent."""
-    object_ids = list({ObjectId(pid) for pid in product_ids if mongo.is_object_id(pid)})
+    object_ids = _oids(product_ids)
     if not object_ids:
         return {}
     return {str(doc["_id"]): product_from_document(doc) for doc in _products().find({"_id": {"$in": object_ids}})}
+
+
+def product_replace(product: Product) -> bool:
+    """Write `product` over its document if the document is still at `product.revision`
+    (optimistic concurrency), moving it to the next revision. False when the product is
+    gone or another write got there first. Raises DuplicateKeyError on a taken SKU.
+
+    A whole-document replace, not `$set`: nx-27017 stores a datetime given to `$set` as a
+    string, and its find_one_and_update swallows duplicate-key errors; replace_one does neither.
+    """
+    document = product_document(
+        name=product.name,
+        price=product.price,
+        description=product.description,
+        sku=product.sku,
+        category_id=product.category_id,
+        tags=product.tags,
+        images=product.images,
+        attributes=product.attributes,
+        is_active=product.is_active,
+        now=product.updated_at,
+    )
+    document.update(
+        created_at=product.created_at,
+        rating_sum=product.rating_sum,
+        rating_count=product.rating_count,
+        revision=product.revision + 1,
+    )
+    result = _products().replace_one({"_id": ObjectId(product.id), "revision": product.revision}, document)
+    return result.matched_count == 1
 
 
 def product_delete_one(product_id: ObjectId) -> Product | None:
@@ -110,10 +202,184 @@ def product_rating_increment(product_id: ObjectId, *, sum_delta: int, count_delt
     """Atomically move the rating sum and count, so concurrent reviews lose no update."""
     doc = _products().find_one_and_update(
         {"_id": product_id},
-        {"$inc": {"rating_sum": sum_delta, "rating_count": count_delta}},
+        # The revision moves too, so a concurrent product_replace retries instead of undoing this.
+        {"$inc": {"rating_sum": sum_delta, "rating_count": count_delta, "revision": 1}},
         return_document=ReturnDocument.AFTER,
     )
     return product_from_document(doc) if doc else None
+
+
+def product_query(
+    *,
+    active_only: bool = False,
+    is_active: bool | None = None,
+    category_ids: Iterable[str] | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+) -> dict:
+    """The MongoDB filter of a product listing. Only operators both servers agree on."""
+    query: dict = {}
+    if active_only:
+        query["is_active"] = True
+        if is_active is False:
+            # A customer asking for inactive products sees none: filters only narrow.
+            query["is_active"] = {"$in": []}
+    elif is_active is not None:
+        query["is_active"] = is_active
+    if category_ids is not None:
+        ids = list(dict.fromkeys(category_ids))
+        query["category_id"] = ids[0] if len(ids) == 1 else {"$in": ids}
+    price: dict = {}
+    if min_price is not None:
+        price["$gte"] = to_cents(min_price)
+    if max_price is not None:
+        price["$lte"] = to_cents(max_price)
+    if price:
+        query["price_cents"] = price
+    if tag is not None:
+        query["tags"] = tag
+    if search is not None:
+        # A substring of the lower-cased search field; escaped, so the user's text is literal.
+        query["search_text"] = {"$regex": re.escape(search.lower())}
+    return query
+
+
+def product_count(query: dict) -> int:
+    """One round trip (an aggregate with $match/$group)."""
+    return _products().count_documents(query)
+
+
+def product_page(query: dict, *, sort: str, skip: int, limit: int) -> list[Product]:
+    """One page in one round trip: `limit` is at most 100 small documents, one batch."""
+    field_name, direction = PRODUCT_SORTS[sort]
+    cursor = _products().find(query).sort([(field_name, direction), ("_id", direction)]).skip(skip).limit(limit)
+    return [product_from_document(doc) for doc in cursor]
+
+
+def product_any_in_category(category_id: str) -> bool:
+    return _products().find_one({"category_id": category_id}, {"_id": 1}) is not None
+
+
+def product_ids_created_before(cutoff: datetime) -> set[str]:
+    """Ids of products older than `cutoff` (for repairs; only `_id` travels)."""
+    return {str(doc["_id"]) for doc in _products().find({"created_at": {"$lt": cutoff}}, {"_id": 1})}
+
+
+def product_ids_existing(product_ids: Iterable[str]) -> set[str]:
+    """Which of these ids are products (one query per 1,000 ids)."""
+    object_ids = _oids(product_ids)
+    found: set[str] = set()
+    for start in range(0, len(object_ids), 1000):
+        chunk = object_ids[start : start + 1000]
+        found.update(str(doc["_id"]) for doc in _products().find({"_id": {"$in": chunk}}, {"_id": 1}))
+    return found
+
+
+# --- Categories -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    slug: str
+    description: str
+    parent_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    revision: int = 0
+
+
+def _categories():
+    return mongo.get_db()[CATEGORIES]
+
+
+def category_from_document(doc: dict) -> Category:
+    return Category(
+        id=str(doc["_id"]),
+        name=doc["name"],
+        slug=doc["slug"],
+        description=doc.get("description", ""),
+        parent_id=doc.get("parent_id") or None,
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        revision=doc.get("revision", 0),
+    )
+
+
+def category_insert(document: dict) -> Category:
+    """Insert a category document (raises DuplicateKeyError on a taken slug)."""
+    result = _categories().insert_one(document)
+    return category_from_document({**document, "_id": result.inserted_id})
+
+
+def category_find_one(category_id: ObjectId) -> Category | None:
+    doc = _categories().find_one({"_id": category_id})
+    return category_from_document(doc) if doc else None
+
+
+def category_find_by_slug(slug: str) -> Category | None:
+    doc = _categories().find_one({"slug": slug})
+    return category_from_document(doc) if doc else None
+
+
+def category_replace(category: Category) -> bool:
+    """Write `category` over its document if still at `category.revision` (see product_replace).
+    Raises DuplicateKeyError on a taken slug."""
+    document = {
+        "name": category.name,
+        "name_lower": category.name.lower(),
+        "slug": category.slug,
+        "description": category.description,
+        "parent_id": category.parent_id or ROOT,
+        "revision": category.revision + 1,
+        "created_at": category.created_at,
+        "updated_at": category.updated_at,
+    }
+    result = _categories().replace_one({"_id": ObjectId(category.id), "revision": category.revision}, document)
+    return result.matched_count == 1
+
+
+def category_delete_one(category_id: ObjectId) -> Category | None:
+    doc = _categories().find_one_and_delete({"_id": category_id})
+    return category_from_document(doc) if doc else None
+
+
+def category_query(*, parent_id: str | None = None, roots_only: bool = False) -> dict:
+    if roots_only:
+        return {"parent_id": ROOT}
+    if parent_id is not None:
+        return {"parent_id": parent_id}
+    return {}
+
+
+def category_count(query: dict) -> int:
+    return _categories().count_documents(query)
+
+
+def category_page(query: dict, *, skip: int, limit: int) -> list[Category]:
+    cursor = _categories().find(query).sort([("name_lower", ASCENDING), ("_id", ASCENDING)]).skip(skip).limit(limit)
+    return [category_from_document(doc) for doc in cursor]
+
+
+def category_child_ids(parent_ids: Iterable[str]) -> list[str]:
+    """Ids of the direct children of these categories, in one query."""
+    ids = list(parent_ids)
+    if not ids:
+        return []
+    return [str(doc["_id"]) for doc in _categories().find({"parent_id": {"$in": ids}}, {"_id": 1})]
+
+
+def category_has_children(category_id: str) -> bool:
+    return _categories().find_one({"parent_id": category_id}, {"_id": 1}) is not None
+
+
+def category_slugs_like(base: str) -> set[str]:
+    """Slugs containing `base` (a substring regex: nx-27017 ignores `^`/`$` anchors,
+    so the caller filters the exact shape in Python)."""
+    return {doc["slug"] for doc in _categories().find({"slug": {"$regex": re.escape(base)}}, {"slug": 1, "_id": 0})}
 
 
 @mongo.register_indexes
@@ -123,12 +389,17 @@ def create_indexes(db: Database) -> None:
     products.create_index(
         [("sku", ASCENDING)], name="sku_unique", unique=True, partialFilterExpression={"sku": {"$exists": True}}
     )
+    # Listings: customers always filter is_active, staff may not; each sort has an index
+    # for both. Category listings (and "is the category in use") lead with category_id.
     products.create_index([("is_active", ASCENDING), ("created_at", DESCENDING)], name="active_created")
-    products.create_index([("category_id", ASCENDING), ("created_at", DESCENDING)], name="category_created")
+    products.create_index([("is_active", ASCENDING), ("price_cents", ASCENDING)], name="active_price")
+    products.create_index([("is_active", ASCENDING), ("name_lower", ASCENDING)], name="active_name")
+    products.create_index([("created_at", DESCENDING)], name="created")
     products.create_index([("price_cents", ASCENDING)], name="price")
     products.create_index([("name_lower", ASCENDING)], name="name")
+    products.create_index([("category_id", ASCENDING), ("created_at", DESCENDING)], name="category_created")
     products.create_index([("tags", ASCENDING)], name="tags")
-    products.create_index([("created_at", DESCENDING)], name="created")
     categories = db[CATEGORIES]
     categories.create_index([("slug", ASCENDING)], name="slug_unique", unique=True)
-    categories.create_index([("parent_id", ASCENDING)], name="parent")
+    categories.create_index([("parent_id", ASCENDING), ("name_lower", ASCENDING)], name="parent_name")
+    categories.create_index([("name_lower", ASCENDING)], name="name")
