@@ -1,8 +1,10 @@
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from bson import ObjectId
 
+from catalog import services as catalog_services
 from ecommerce import mongo
 from ecommerce.testing import client_for, make_user
 from reviews import repository, selectors
@@ -53,10 +55,7 @@ def test_items_are_newest_first_with_the_current_name_and_price(customer_client,
     toaster = make_product(name="Toaster", price="40.50")
     add(customer_client, customer, kettle.id)
     add(customer_client, customer, toaster.id)
-    # The catalog has no update service yet: change the product document as an edit would.
-    mongo.get_db()["products"].update_one(
-        {"_id": ObjectId(kettle.id)}, {"$set": {"name": "Kettle 2", "price_cents": 1999}}
-    )
+    catalog_services.product_update(product_id=kettle.id, data={"name": "Kettle 2", "price": Decimal("19.99")})
 
     items = customer_client.get(url(customer)).json()["items"]
 
