@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser
+
 from catalog import selectors as catalog_selectors
 from catalog.repository import Product
 from ecommerce import mongo
@@ -13,6 +15,7 @@ from reviews import repository
 from reviews.exceptions import ReviewNotFound
 from reviews.repository import Review
 from users import selectors as user_selectors
+from users.models import User
 
 # A wishlist is one plain object (the contract shows no pagination), so it is capped.
 WISHLIST_LIMIT = 500
@@ -40,7 +43,7 @@ def review_get(*, review_id: str) -> Review:
     return review
 
 
-def review_list_for_product(*, actor, product_id: str, sort: str = "recent") -> MongoSlice:
+def review_list_for_product(*, actor: User | AnonymousUser, product_id: str, sort: str = "recent") -> MongoSlice:
     """A product's reviews in `sort` order (a key of repository.REVIEW_SORTS), for pagination.
 
     404 for an unknown or malformed product, and for an inactive one unless the actor is staff
@@ -72,7 +75,7 @@ def wishlist_build(*, user_id: int, include_inactive: bool) -> tuple[Wishlist, d
     return Wishlist(user_id=user_id, items=items), products
 
 
-def wishlist_get(*, actor, user_id: int) -> Wishlist:
+def wishlist_get(*, actor: User, user_id: int) -> Wishlist:
     """The user's wishlist as `actor` may see it: owner or staff; another customer's, or an unknown user: 404.
 
     Customers see the items whose product is active; staff see inactive ones too.

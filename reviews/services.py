@@ -25,6 +25,7 @@ from reviews.exceptions import (
 from reviews.repository import Review
 from reviews.selectors import Wishlist
 from users import selectors as user_selectors
+from users.models import User
 
 
 def _now() -> datetime:
@@ -33,7 +34,7 @@ def _now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _visible_product_id(*, actor, product_id: str) -> str:
+def _visible_product_id(*, actor: User, product_id: str) -> str:
     """The product a body field names, if the actor may see it (customers: active only); else 400."""
     try:
         return catalog_selectors.product_get(product_id=product_id, include_inactive=is_staff(actor)).id
@@ -41,7 +42,7 @@ def _visible_product_id(*, actor, product_id: str) -> str:
         raise UnknownProduct() from None
 
 
-def review_create(*, actor, product_id: str, rating: int, title: str, body: str = "") -> Review:
+def review_create(*, actor: User, product_id: str, rating: int, title: str, body: str = "") -> Review:
     """Post the actor's review of a product and count it in the product's rating.
 
     400 for an unknown product (or an inactive one, for a customer); 409 when the actor
@@ -75,7 +76,7 @@ def _review_remove(*, review_id) -> Review | None:
     return review
 
 
-def review_delete(*, actor, review_id: str) -> None:
+def review_delete(*, actor: User, review_id: str) -> None:
     """Delete a review: its author or staff; another customer's answers 404, as if absent."""
     review = selectors.review_get(review_id=review_id)
     ensure_owner_or_staff(actor, review.user_id, "Review")
@@ -83,7 +84,7 @@ def review_delete(*, actor, review_id: str) -> None:
         raise ReviewNotFound()  # another request deleted it first
 
 
-def review_mark_helpful(*, actor, review_id: str) -> Review:
+def review_mark_helpful(*, actor: User, review_id: str) -> Review:
     """Count the actor's "helpful" vote once; a repeat changes nothing. Answers the review.
 
     The vote document's unique index decides who counts: helpful_count moves only after
@@ -103,7 +104,7 @@ def review_mark_helpful(*, actor, review_id: str) -> Review:
     return updated
 
 
-def wishlist_item_add(*, actor, user_id: int, product_id: str) -> tuple[Wishlist, bool]:
+def wishlist_item_add(*, actor: User, user_id: int, product_id: str) -> tuple[Wishlist, bool]:
     """Add a product to the user's wishlist; returns the wishlist and whether it was new.
 
     Owner or staff (404 otherwise, or for an unknown user); 400 for an unknown product
@@ -126,7 +127,7 @@ def wishlist_item_add(*, actor, user_id: int, product_id: str) -> tuple[Wishlist
     return wishlist, created
 
 
-def wishlist_item_remove(*, actor, user_id: int, product_id: str) -> None:
+def wishlist_item_remove(*, actor: User, user_id: int, product_id: str) -> None:
     """Remove a product from the user's wishlist; 404 when it is not there."""
     user = user_selectors.user_get_for(actor=actor, user_id=user_id)
     if not mongo.is_object_id(product_id):
