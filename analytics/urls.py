@@ -1,3 +1,8 @@
-"""Routes of the analytics app (filled in with its endpoints)."""
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from analytics.views import AnalyticsViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("analytics", AnalyticsViewSet, basename="analytics")
+
+urlpatterns = router.urls

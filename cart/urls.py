@@ -1,3 +1,8 @@
-"""Routes of the cart app (filled in with its endpoints)."""
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from cart.views import CartViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("cart", CartViewSet, basename="cart")
+
+urlpatterns = router.urls

@@ -26,3 +26,41 @@ class Inventory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.quantity} (+{self.reserved} reserved)"
+
+
+class StockReservation(models.Model):
+    """Units of one product held for one order, matched to the PostgreSQL order by its
+    `order_reference` (a UUID generated before either store is written). The status only
+    moves forward from `reserved`, and every stock movement is guarded by that change in
+    the same MySQL transaction, so stock returns or is sold exactly once.
+
+    `sales_date` and `unit_price` are kept so that a later cancellation subtracts from
+    the same day's sales figures the order was counted on."""
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved"
+        RELEASED = "released"
+        COMMITTED = "committed"
+
+    order_reference = models.UUIDField()
+    product_id = models.CharField(max_length=24)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    sales_date = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order_reference", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order_reference", "product_id"], name="reservation_order_product_unique"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="reservation_quantity_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="reservation_status_created_idx"),
+            models.Index(fields=["product_id", "status"], name="reservation_product_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_reference} {self.product_id} x{self.quantity} ({self.status})"

@@ -1,9 +1,36 @@
-"""Writes on stock (MySQL). Every transaction names the `mysql` alias and stays short."""
+"""Writes on stock (MySQL). Every transaction names the `mysql` alias and stays short.
 
-from django.db import transaction
+Stock moves only through conditional `UPDATE`s with `F()` (the database does the
+arithmetic on the latest committed row under its row lock), so no read-modify-write
+can lose an update and the CHECK constraints are never the thing that says no.
+"""
 
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog import selectors as catalog_selectors
+from catalog.exceptions import ProductNotFound
 from ecommerce.routers import MYSQL
-from inventory.models import Inventory
+from inventory.exceptions import OutOfStock, StockLimitExceeded
+from inventory.models import Inventory, StockReservation
+from inventory.selectors import inventory_get
+
+# The largest stock one product may hold: far below the 32-bit column limit, so that
+# an increment can never overflow into a database error.
+MAX_STOCK = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ReservationLine:
+    product_id: str
+    quantity: int
+    unit_price: Decimal
 
 
 def inventory_create(*, product_id: str, quantity: int = 0) -> Inventory:
@@ -16,3 +43,148 @@ def inventory_create(*, product_id: str, quantity: int = 0) -> Inventory:
 def inventory_delete(*, product_id: str) -> None:
     """Remove a deleted product's row (idempotent)."""
     Inventory.objects.using(MYSQL).filter(product_id=product_id).delete()
+
+
+def _ensure_product(product_id: str) -> None:
+    if not catalog_selectors.product_exists(product_id=product_id):
+        raise ProductNotFound()
+
+
+def inventory_set(*, product_id: str, quantity: int | None = None, low_stock_threshold: int | None = None) -> Inventory:
+    """Set the sellable quantity and/or the low-stock threshold of a catalog product.
+
+    404 when the product is not in the catalog; a product without a row gets one.
+    `reserved` is never set here: only orders move it."""
+    _ensure_product(product_id)
+    changes = {}
+    if quantity is not None:
+        if not 0 <= quantity <= MAX_STOCK:
+            raise StockLimitExceeded(details={"quantity": [f"Must be between 0 and {MAX_STOCK}."]})
+        changes["quantity"] = quantity
+    if low_stock_threshold is not None:
+        changes["low_stock_threshold"] = low_stock_threshold
+    inventory_create(product_id=product_id)
+    if changes:
+        # One UPDATE of the named columns only: a concurrent reservation's decrement of
+        # `reserved` is not overwritten by a stale copy of the row.
+        Inventory.objects.using(MYSQL).filter(product_id=product_id).update(**changes, updated_at=timezone.now())
+    return inventory_get(product_id=product_id)
+
+
+def inventory_restock(*, product_id: str, quantity: int) -> Inventory:
+    """Add `quantity` (> 0) units atomically: concurrent restocks all count.
+
+    404 when the product has no row and is not in the catalog; 400 past MAX_STOCK."""
+    for _ in range(2):
+        # Conditional increment: the cap is checked against the row as the UPDATE sees it.
+        added = (
+            Inventory.objects.using(MYSQL)
+            .filter(product_id=product_id, quantity__lte=MAX_STOCK - quantity)
+            .update(quantity=F("quantity") + quantity, updated_at=timezone.now())
+        )
+        if added:
+            return inventory_get(product_id=product_id)
+        if Inventory.objects.using(MYSQL).filter(product_id=product_id).exists():
+            raise StockLimitExceeded(details={"quantity": [f"Stock cannot exceed {MAX_STOCK}."]})
+        _ensure_product(product_id)
+        try:
+            with transaction.atomic(using=MYSQL):
+                Inventory.objects.using(MYSQL).create(product_id=product_id, quantity=quantity)
+            return inventory_get(product_id=product_id)
+        except IntegrityError:
+            continue  # Another restock created the row first: increment it instead.
+    raise StockLimitExceeded()
+
+
+def stock_reserve(*, order_reference: UUID, lines: list[ReservationLine], sales_date: date) -> list[StockReservation]:
+    """Reserve every line for one order, all or nothing (one MySQL transaction).
+
+    Each line is a conditional decrement `quantity -= n, reserved += n WHERE quantity >= n`:
+    InnoDB's row lock serialises concurrent buyers and the condition is evaluated on the
+    latest committed row, so stock never goes below zero. Rows are touched in sorted
+    product_id order so that two orders sharing products cannot deadlock. When any line
+    is short, OutOfStock names each short line and the transaction rolls everything back.
+    Called inside the caller's MySQL transaction, it becomes part of it."""
+    lines = sorted(lines, key=lambda line: line.product_id)
+    with transaction.atomic(using=MYSQL):
+        short = []
+        for line in lines:
+            taken = (
+                Inventory.objects.using(MYSQL)
+                .filter(product_id=line.product_id, quantity__gte=line.quantity)
+                .update(
+                    quantity=F("quantity") - line.quantity,
+                    reserved=F("reserved") + line.quantity,
+                    updated_at=timezone.now(),
+                )
+            )
+            if not taken:
+                short.append(line)
+        if short:
+            available = dict(
+                Inventory.objects.using(MYSQL)
+                .filter(product_id__in=[line.product_id for line in short])
+                .values_list("product_id", "quantity")
+            )
+            raise OutOfStock(
+                [
+                    {
+                        "product_id": line.product_id,
+                        "requested": line.quantity,
+                        "available": available.get(line.product_id, 0),
+                    }
+                    for line in short
+                ]
+            )
+        return StockReservation.objects.using(MYSQL).bulk_create(
+            [
+                StockReservation(
+                    order_reference=order_reference,
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    sales_date=sales_date,
+                )
+                for line in lines
+            ]
+        )
+
+
+def _settle(order_reference: UUID, to_status: str) -> list[StockReservation]:
+    """Move an order's reserved rows to `to_status`, moving stock with them, exactly once."""
+    with transaction.atomic(using=MYSQL):
+        # Lock the order's still-reserved rows first: a racing release or commit of the same
+        # order blocks here until this transaction ends, then (a locking read sees the latest
+        # committed rows) finds nothing reserved and moves no stock. Inventory rows are then
+        # touched in sorted product_id order, the same order stock_reserve uses.
+        held = list(
+            StockReservation.objects.using(MYSQL)
+            .select_for_update()
+            .filter(order_reference=order_reference, status=StockReservation.Status.RESERVED)
+            .order_by("product_id")
+        )
+        if not held:
+            return []
+        now = timezone.now()
+        for row in held:
+            changes = {"reserved": F("reserved") - row.quantity, "updated_at": now}
+            if to_status == StockReservation.Status.RELEASED:
+                changes["quantity"] = F("quantity") + row.quantity
+            # No row (the product was deleted since): there is no stock to move.
+            Inventory.objects.using(MYSQL).filter(product_id=row.product_id).update(**changes)
+        StockReservation.objects.using(MYSQL).filter(pk__in=[row.pk for row in held]).update(
+            status=to_status, updated_at=now
+        )
+        return held
+
+
+def stock_release(*, order_reference: UUID) -> list[StockReservation]:
+    """Return an order's reserved units to `quantity` (cancellation, or an order that never
+    committed). Answers the rows released now; empty when they already were."""
+    return _settle(order_reference, StockReservation.Status.RELEASED)
+
+
+def stock_commit(*, order_reference: UUID) -> list[StockReservation]:
+    """Turn an order's reserved units into sold ones (shipping): `reserved -= n`.
+    Answers the rows committed now; empty when they already were (or were released)."""
+    return _settle(order_reference, StockReservation.Status.COMMITTED)

@@ -1,3 +1,8 @@
-"""Routes of the inventory app (filled in with its endpoints)."""
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from inventory.views import InventoryViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("inventory", InventoryViewSet, basename="inventory")
+
+urlpatterns = router.urls

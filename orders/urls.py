@@ -1,3 +1,8 @@
-"""Routes of the orders app (filled in with its endpoints)."""
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from orders.views import OrderViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("orders", OrderViewSet, basename="order")
+
+urlpatterns = router.urls

@@ -8,6 +8,8 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from ecommerce.permissions import IsStaff
 from ecommerce.schema import error_response
+from orders import selectors as order_selectors
+from orders.serializers import OrderSerializer
 from users import selectors, services
 from users.serializers import (
     TokenPairSerializer,
@@ -75,6 +77,14 @@ class UserViewSet(viewsets.GenericViewSet):
     @extend_schema(request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
     def partial_update(self, request, pk: str):
         return self.update(request, pk)
+
+    @extend_schema(responses=OrderSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def orders(self, request, pk: str):
+        """The user's orders, newest first (self or staff)."""
+        user = selectors.user_get_for(actor=request.user, user_id=int(pk))
+        page = self.paginate_queryset(order_selectors.order_list(user_id=user.pk))
+        return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
     def destroy(self, request, pk: str):
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))

@@ -1,0 +1,121 @@
+"""Reads on the sales figures (MySQL).
+
+Definitions, for every endpoint and a range of UTC dates `date_from..date_to` inclusive:
+
+- An order counts on the UTC date it was placed, and stays on that date: a later
+  cancellation moves it to the cancelled part of that same date. Orders that never
+  committed (their reservation released by reconcile_orders) do not count at all.
+- `orders`, `units`, `revenue` in the sales series and popular products count orders
+  placed in the range and not cancelled.
+- revenue_summary: `gross` is the total of every order placed in the range, including
+  those cancelled since; `cancelled` is the total of those cancelled since; `net` is
+  gross - cancelled; `orders` is the number of orders placed in the range and not
+  cancelled; `average_order_value` is net / orders rounded half-up to the cent (0.00
+  without orders).
+"""
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import F, Sum
+
+from analytics.models import DailySales, ProductSales
+from ecommerce.routers import MYSQL
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def _net(rows):
+    return rows.annotate(
+        net_orders=F("orders") - F("cancelled_orders"),
+        net_units=F("units") - F("cancelled_units"),
+        net_revenue=F("revenue") - F("cancelled_revenue"),
+    )
+
+
+def sales_series(*, date_from: date, date_to: date, product_id: str | None = None) -> list[dict]:
+    """One point per day of the range, days without sales as zeros; one query."""
+    if product_id is None:
+        rows = DailySales.objects.using(MYSQL).all()
+    else:
+        rows = ProductSales.objects.using(MYSQL).filter(product_id=product_id)
+    found = {
+        row["date"]: row
+        for row in _net(rows.filter(date__gte=date_from, date__lte=date_to)).values(
+            "date", "net_orders", "net_units", "net_revenue"
+        )
+    }
+    series = []
+    day = date_from
+    while day <= date_to:
+        row = found.get(day)
+        series.append(
+            {
+                "date": day,
+                "orders": row["net_orders"] if row else 0,
+                "units": row["net_units"] if row else 0,
+                "revenue": Decimal(row["net_revenue"]).quantize(CENT) if row else ZERO,
+            }
+        )
+        day += timedelta(days=1)
+    return series
+
+
+def popular_products(*, date_from: date, date_to: date, limit: int) -> list[dict]:
+    """Products by units sold (not cancelled) in the range, most first; two queries."""
+    top = list(
+        ProductSales.objects.using(MYSQL)
+        .filter(date__gte=date_from, date__lte=date_to)
+        .values("product_id")
+        .annotate(units=Sum(F("units") - F("cancelled_units")), revenue=Sum(F("revenue") - F("cancelled_revenue")))
+        .filter(units__gt=0)
+        .order_by("-units", "-revenue", "product_id")[:limit]
+    )
+    names: dict[str, str] = {}
+    # The name each product last sold under (the newest row with one).
+    for product_id, name in (
+        ProductSales.objects.using(MYSQL)
+        .filter(product_id__in=[row["product_id"] for row in top], date__lte=date_to)
+        .exclude(name="")
+        .order_by("product_id", "-date")
+        .values_list("product_id", "name")
+    ):
+        names.setdefault(product_id, name)
+    return [
+        {
+            "product_id": row["product_id"],
+            "name": names.get(row["product_id"], ""),
+            "units": row["units"],
+            "revenue": Decimal(row["revenue"]).quantize(CENT),
+        }
+        for row in top
+    ]
+
+
+def revenue_summary(*, date_from: date, date_to: date) -> dict:
+    """gross, cancelled, net, orders and average order value as the module docstring defines."""
+    totals = (
+        DailySales.objects.using(MYSQL)
+        .filter(date__gte=date_from, date__lte=date_to)
+        .aggregate(
+            placed=Sum("orders"),
+            cancelled_orders=Sum("cancelled_orders"),
+            gross=Sum("revenue"),
+            cancelled=Sum("cancelled_revenue"),
+        )
+    )
+    gross = Decimal(totals["gross"] or 0).quantize(CENT)
+    cancelled = Decimal(totals["cancelled"] or 0).quantize(CENT)
+    net = gross - cancelled
+    orders = (totals["placed"] or 0) - (totals["cancelled_orders"] or 0)
+    average = (net / orders).quantize(CENT, rounding=ROUND_HALF_UP) if orders else ZERO
+    return {
+        "from": date_from,
+        "to": date_to,
+        "orders": orders,
+        "gross": gross,
+        "cancelled": cancelled,
+        "net": net,
+        "average_order_value": average,
+    }

@@ -1,0 +1,91 @@
+"""Writes on the sales figures (MySQL), called by orders inside the MySQL transaction that
+moves the order's stock. Every change is an UPDATE with F() increments: concurrent orders
+add up, none overwrites another."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from analytics.models import DailySales, ProductSales
+from ecommerce.routers import MYSQL
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    product_id: str
+    quantity: int
+    unit_price: Decimal
+    name: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class SaleEvent(Enum):
+    PLACED = "placed"  # counts the order
+    CANCELLED = "cancelled"  # moves it to the cancelled part of its day
+    VOIDED = "voided"  # it never existed (its order never committed): uncount it
+
+
+def sales_rows_ensure(*, day: date, product_ids: Iterable[str]) -> None:
+    """Create the day's rows that do not exist yet, before the stock transaction.
+
+    One INSERT IGNORE / ON CONFLICT DO NOTHING, in autocommit. Creating the rows inside
+    the stock transaction would let two first orders of a day collide on the unique key
+    and deadlock (both hold a shared lock on the duplicate, both then want it exclusive);
+    done here, the transaction only ever UPDATEs existing rows."""
+    ProductSales.objects.using(MYSQL).bulk_create(
+        [ProductSales(date=day, product_id=product_id) for product_id in sorted(set(product_ids))],
+        ignore_conflicts=True,
+    )
+    DailySales.objects.using(MYSQL).bulk_create([DailySales(date=day)], ignore_conflicts=True)
+
+
+def _increment(model, lookup: dict, changes: dict, extra: dict | None = None) -> None:
+    """UPDATE ... SET counter = counter + n; the row is created when sales_rows_ensure was skipped."""
+    values = {field: F(field) + delta for field, delta in changes.items()} | (extra or {})
+    for _ in range(2):
+        if model.objects.using(MYSQL).filter(**lookup).update(**values):
+            return
+        try:
+            with transaction.atomic(using=MYSQL):
+                model.objects.using(MYSQL).create(**lookup, **changes, **(extra or {}))
+            return
+        except IntegrityError:
+            continue  # Created concurrently: increment it.
+    raise RuntimeError(f"could not record sales on {model.__name__} {lookup}")
+
+
+def sales_record(*, day: date, lines: list[SaleLine], event: SaleEvent) -> None:
+    """Count one order's lines on `day`. Call inside the MySQL transaction of its stock change.
+
+    Rows are updated in sorted product_id order and the day's total row last, after the
+    inventory rows the same transaction already holds: one lock order for every order,
+    and the hot per-day row is held for the shortest time."""
+    if not lines:
+        return
+    prefix = "cancelled_" if event is SaleEvent.CANCELLED else ""
+    sign = -1 if event is SaleEvent.VOIDED else 1
+    for line in sorted(lines, key=lambda line: line.product_id):
+        changes = {
+            f"{prefix}orders": sign,
+            f"{prefix}units": sign * line.quantity,
+            f"{prefix}revenue": sign * line.total,
+        }
+        extra = {"name": line.name[:200]} if event is SaleEvent.PLACED and line.name else None
+        _increment(ProductSales, {"date": day, "product_id": line.product_id}, changes, extra)
+    _increment(
+        DailySales,
+        {"date": day},
+        {
+            f"{prefix}orders": sign,
+            f"{prefix}units": sign * sum(line.quantity for line in lines),
+            f"{prefix}revenue": sign * sum((line.total for line in lines), Decimal("0")),
+        },
+    )

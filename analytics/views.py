@@ -1,0 +1,61 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from analytics import selectors
+from analytics.serializers import (
+    PopularProductsSerializer,
+    PopularQuerySerializer,
+    RangeQuerySerializer,
+    RevenueSerializer,
+    SalesQuerySerializer,
+    SalesSeriesSerializer,
+)
+from ecommerce.permissions import IsStaff
+
+_RANGE = [
+    OpenApiParameter("from", str, description="First day, YYYY-MM-DD (default: 29 days before `to`)."),
+    OpenApiParameter("to", str, description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)."),
+]
+
+
+def _query(serializer_class, request) -> dict:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class AnalyticsViewSet(viewsets.ViewSet):
+    """Sales figures of non-cancelled orders by the UTC day they were placed. Staff only."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        parameters=[*_RANGE, OpenApiParameter("product_id", str, description="Only this product.")],
+        responses=SalesSeriesSerializer,
+    )
+    @action(detail=False, methods=["get"])
+    def sales(self, request):
+        query = _query(SalesQuerySerializer, request)
+        series = selectors.sales_series(
+            date_from=query["from"], date_to=query["to"], product_id=query.get("product_id")
+        )
+        return Response(SalesSeriesSerializer({"from": query["from"], "to": query["to"], "series": series}).data)
+
+    @extend_schema(
+        parameters=[*_RANGE, OpenApiParameter("limit", int, description="1..100, default 10.")],
+        responses=PopularProductsSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="popular-products")
+    def popular_products(self, request):
+        query = _query(PopularQuerySerializer, request)
+        results = selectors.popular_products(date_from=query["from"], date_to=query["to"], limit=query["limit"])
+        return Response(PopularProductsSerializer({"results": results}).data)
+
+    @extend_schema(parameters=_RANGE, responses=RevenueSerializer)
+    @action(detail=False, methods=["get"])
+    def revenue(self, request):
+        query = _query(RangeQuerySerializer, request)
+        summary = selectors.revenue_summary(date_from=query["from"], date_to=query["to"])
+        return Response(RevenueSerializer(summary).data)

@@ -1,0 +1,58 @@
+"""Reads on carts: the lines from PostgreSQL, live names and prices from the catalog in
+one MongoDB query for the whole cart."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from cart.models import CartItem
+from catalog import selectors as catalog_selectors
+
+
+@dataclass(frozen=True)
+class CartLine:
+    id: int
+    product_id: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Cart:
+    """A cart as its owner sees it. Lines whose product was deleted or deactivated are left
+    out (and out of the totals) rather than shown at a price nobody can pay: an inactive
+    product's line comes back if it is reactivated; deleted products' lines are removed."""
+
+    user_id: int
+    items: list[CartLine]
+    unavailable: list[CartItem] = field(default_factory=list)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.items)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.line_total for line in self.items), Decimal("0.00"))
+
+
+def cart_get(*, user_id: int) -> Cart:
+    """The cart of `user_id`: one PostgreSQL query and one MongoDB query, whatever its size."""
+    rows = list(CartItem.objects.filter(user_id=user_id).order_by("id"))
+    products = catalog_selectors.products_get_many(product_ids=[row.product_id for row in rows]) if rows else {}
+    items, unavailable = [], []
+    for row in rows:
+        product = products.get(row.product_id)
+        if product is None or not product.is_active:
+            unavailable.append(row)
+            continue
+        items.append(
+            CartLine(
+                id=row.id, product_id=row.product_id, name=product.name, unit_price=product.price, quantity=row.quantity
+            )
+        )
+    return Cart(user_id=user_id, items=items, unavailable=unavailable)

@@ -1,0 +1,43 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from cart.models import MAX_LINE_QUANTITY
+from ecommerce import mongo
+
+
+def _money():
+    return serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class CartLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.CharField()
+    name = serializers.CharField()
+    unit_price = _money()
+    quantity = serializers.IntegerField()
+    line_total = _money()
+
+
+class CartSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    items = CartLineSerializer(many=True)
+    item_count = serializers.IntegerField()
+    total = _money()
+    currency = serializers.SerializerMethodField()
+
+    def get_currency(self, cart) -> str:
+        return settings.STORE_CURRENCY
+
+
+class CartItemAddSerializer(serializers.Serializer):
+    product_id = serializers.CharField(max_length=24)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+    def validate_product_id(self, value):
+        if not mongo.is_object_id(value):
+            raise serializers.ValidationError("Must be a 24-hex product id.")
+        return value.lower()
+
+
+class CartItemUpdateSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)

@@ -1,0 +1,74 @@
+"""Writes on carts (PostgreSQL)."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from cart.exceptions import CartItemNotFound, CartQuantityExceeded, ProductUnavailable
+from cart.models import MAX_LINE_QUANTITY, CartItem
+from catalog import selectors as catalog_selectors
+
+
+def _ensure_for_sale(product_id: str) -> None:
+    product = catalog_selectors.products_get_many(product_ids=[product_id]).get(product_id)
+    if product is None or not product.is_active:
+        raise ProductUnavailable()
+
+
+def cart_item_add(*, user_id: int, product_id: str, quantity: int) -> None:
+    """Add `quantity` of a product for sale; a product already in the cart adds to its line.
+
+    An upsert that holds under concurrent adds: a conditional `UPDATE quantity = quantity + n
+    WHERE quantity <= 1000 - n` (the database re-checks the cap on the row it locks), else
+    INSERT; when a concurrent add inserted the line first, the unique constraint refuses ours
+    and the UPDATE is tried again. 400 when the line would pass 1000 units."""
+    _ensure_for_sale(product_id)
+    lines = CartItem.objects.filter(user_id=user_id, product_id=product_id)
+    for _ in range(3):
+        if lines.filter(quantity__lte=MAX_LINE_QUANTITY - quantity).update(
+            quantity=F("quantity") + quantity, updated_at=timezone.now()
+        ):
+            return
+        if lines.exists():
+            raise CartQuantityExceeded(MAX_LINE_QUANTITY)
+        try:
+            with transaction.atomic():
+                CartItem.objects.create(user_id=user_id, product_id=product_id, quantity=quantity)
+            return
+        except IntegrityError:
+            continue
+    raise CartQuantityExceeded(MAX_LINE_QUANTITY)
+
+
+def cart_item_set_quantity(*, user_id: int, item_id: int, quantity: int) -> None:
+    """Set one line's quantity (1..1000). 404 when the line is not in this user's cart."""
+    if not CartItem.objects.filter(user_id=user_id, pk=item_id).update(quantity=quantity, updated_at=timezone.now()):
+        raise CartItemNotFound()
+
+
+def cart_item_remove(*, user_id: int, item_id: int) -> None:
+    deleted, _ = CartItem.objects.filter(user_id=user_id, pk=item_id).delete()
+    if not deleted:
+        raise CartItemNotFound()
+
+
+def cart_clear(*, user_id: int) -> None:
+    CartItem.objects.filter(user_id=user_id).delete()
+
+
+def cart_items_remove_ordered(*, user_id: int, ordered: dict[int, int]) -> None:
+    """Remove the lines an order was placed from (`{item_id: quantity}`). A line whose
+    quantity changed since the order read it was changed by the user meanwhile: it stays.
+    Called inside the transaction that writes the order, so the cart empties only if the
+    order stands."""
+    if not ordered:
+        return
+    lines = Q()
+    for item_id, quantity in ordered.items():
+        lines |= Q(pk=item_id, quantity=quantity)
+    CartItem.objects.filter(lines, user_id=user_id).delete()
+
+
+def cart_items_remove_product(product_id: str) -> None:
+    """A deleted product leaves every cart (a catalog on_product_deleted hook)."""
+    CartItem.objects.filter(product_id=product_id).delete()

@@ -1,0 +1,63 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ecommerce.permissions import IsStaff
+from inventory import selectors, services
+from inventory.serializers import (
+    InventorySerializer,
+    InventoryUpdateSerializer,
+    LowStockQuerySerializer,
+    RestockSerializer,
+)
+
+_PRODUCT_ID = OpenApiParameter("product_id", str, OpenApiParameter.PATH, description="The product's 24-hex id.")
+
+
+@extend_schema(parameters=[_PRODUCT_ID])
+class InventoryViewSet(viewsets.GenericViewSet):
+    """Stock per product (MySQL). Staff only."""
+
+    permission_classes = [IsStaff]
+    serializer_class = InventorySerializer
+    lookup_field = "product_id"
+    lookup_value_regex = r"[^/]+"
+
+    @extend_schema(parameters=[], responses=InventorySerializer(many=True))
+    def list(self, request):
+        page = self.paginate_queryset(selectors.inventory_list())
+        return self.get_paginated_response(InventorySerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("threshold", int, description="Instead of each row's own threshold.")],
+        responses=InventorySerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], url_path="low-stock")
+    def low_stock(self, request):
+        query = LowStockQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.inventory_low_stock(**query.validated_data))
+        return self.get_paginated_response(InventorySerializer(page, many=True).data)
+
+    def retrieve(self, request, product_id: str):
+        return Response(InventorySerializer(selectors.inventory_get(product_id=product_id)).data)
+
+    @extend_schema(request=InventoryUpdateSerializer, responses=InventorySerializer)
+    def update(self, request, product_id: str):
+        body = InventoryUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row = services.inventory_set(product_id=product_id, **body.validated_data)
+        return Response(InventorySerializer(row).data)
+
+    @extend_schema(request=InventoryUpdateSerializer, responses=InventorySerializer)
+    def partial_update(self, request, product_id: str):
+        return self.update(request, product_id)
+
+    @extend_schema(request=RestockSerializer, responses=InventorySerializer)
+    @action(detail=True, methods=["post"])
+    def restock(self, request, product_id: str):
+        body = RestockSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row = services.inventory_restock(product_id=product_id, quantity=body.validated_data["quantity"])
+        return Response(InventorySerializer(row).data)

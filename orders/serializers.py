@@ -1,0 +1,110 @@
+from rest_framework import serializers
+
+from cart.models import MAX_LINE_QUANTITY
+from ecommerce import mongo
+from orders.countries import COUNTRY_CODES
+from orders.models import Order, OrderLine
+
+MAX_ORDER_LINES = 100
+
+
+def _money():
+    return serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    unit_price = _money()
+    line_total = _money()
+
+    class Meta:
+        model = OrderLine
+        fields = ["product_id", "name", "unit_price", "quantity", "line_total"]
+        read_only_fields = fields
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.CharField(max_length=20)
+    country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
+
+    def validate_country(self, value: str) -> str:
+        code = value.upper()
+        if code not in COUNTRY_CODES:
+            raise serializers.ValidationError("Must be an ISO 3166-1 alpha-2 country code.")
+        return code
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(allow_null=True, read_only=True)
+    items = OrderLineSerializer(source="lines", many=True, read_only=True)
+    total = _money()
+    shipping_address = ShippingAddressSerializer(read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "user_id",
+            "email",
+            "status",
+            "items",
+            "total",
+            "currency",
+            "shipping_address",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OrderItemInSerializer(serializers.Serializer):
+    product_id = serializers.CharField(max_length=24)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+    def validate_product_id(self, value: str) -> str:
+        if not mongo.is_object_id(value):
+            raise serializers.ValidationError("Must be a 24-hex product id.")
+        return value.lower()
+
+
+class OrderPlaceSerializer(serializers.Serializer):
+    """Either `items` or `"from_cart": true`, with a shipping address. Lines naming the same
+    product twice are merged (their quantities added, at most 1000 in all)."""
+
+    items = OrderItemInSerializer(many=True, required=False, min_length=1, max_length=MAX_ORDER_LINES)
+    from_cart = serializers.BooleanField(required=False, default=False)
+    shipping_address = ShippingAddressSerializer()
+    user_id = serializers.IntegerField(required=False, min_value=1, help_text="Staff only: order for this user.")
+
+    def validate(self, attrs):
+        if attrs.get("from_cart") and "items" in attrs:
+            raise serializers.ValidationError({"items": ["Send either items or from_cart, not both."]})
+        if not attrs.get("from_cart") and "items" not in attrs:
+            raise serializers.ValidationError({"items": ["Required unless from_cart is true."]})
+        if "items" in attrs:
+            merged: dict[str, int] = {}
+            for item in attrs["items"]:
+                merged[item["product_id"]] = merged.get(item["product_id"], 0) + item["quantity"]
+            too_many = [pid for pid, quantity in merged.items() if quantity > MAX_LINE_QUANTITY]
+            if too_many:
+                raise serializers.ValidationError(
+                    {"items": [f"At most {MAX_LINE_QUANTITY} units of one product ({', '.join(too_many)})."]}
+                )
+            attrs["items"] = [{"product_id": pid, "quantity": quantity} for pid, quantity in merged.items()]
+        return attrs
+
+
+class OrderStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+
+
+class OrderListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+
+
+def order_representation(order: Order) -> dict:
+    """The order as the API answers it (also the body an Idempotency-Key replays)."""
+    return OrderSerializer(order).data

@@ -1,0 +1,100 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status as http
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from ecommerce.permissions import IsStaff
+from ecommerce.schema import error_response
+from orders import selectors, services
+from orders.models import Order
+from orders.serializers import (
+    OrderListQuerySerializer,
+    OrderPlaceSerializer,
+    OrderSerializer,
+    OrderStatusSerializer,
+)
+
+MAX_IDEMPOTENCY_KEY = 255
+
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Up to 255 characters. A repeat of the same request answers the first answer again.",
+)
+_TRANSITION = error_response("invalid_transition: the order cannot move from its status to that one.")
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationError({"Idempotency-Key": [f"Must be 1 to {MAX_IDEMPOTENCY_KEY} characters."]})
+    return key
+
+
+class OrderViewSet(viewsets.GenericViewSet):
+    """Orders: customers place, see and cancel their own; staff see all and move them along."""
+
+    serializer_class = OrderSerializer
+    lookup_value_regex = r"\d{1,18}"
+
+    def get_permissions(self):
+        if self.action == "status":
+            return [IsStaff()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=Order.Status.values)],
+        responses=OrderSerializer(many=True),
+    )
+    def list(self, request):
+        query = OrderListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        orders = selectors.order_list(actor=request.user, status=query.validated_data.get("status"))
+        page = self.paginate_queryset(orders)
+        return self.get_paginated_response(OrderSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[_IDEMPOTENCY_KEY],
+        request=OrderPlaceSerializer,
+        responses={
+            201: OrderSerializer,
+            400: error_response("validation_error: bad fields, unknown or inactive products, an empty cart."),
+            403: error_response("permission_denied: only staff may order for another user."),
+            409: error_response(
+                "out_of_stock (details.items: [{product_id, requested, available}]) or idempotency_conflict."
+            ),
+        },
+    )
+    def create(self, request):
+        body = OrderPlaceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        placed = services.order_place(
+            user=request.user, idempotency_key=_idempotency_key(request), **body.validated_data
+        )
+        headers = {"Idempotent-Replayed": "true"} if placed.replayed else {}
+        return Response(placed.body, status=placed.status_code, headers=headers)
+
+    def retrieve(self, request, pk: str):
+        return Response(OrderSerializer(selectors.order_get_for(actor=request.user, order_id=int(pk))).data)
+
+    @extend_schema(request=OrderStatusSerializer, responses={200: OrderSerializer, 409: _TRANSITION})
+    @action(detail=True, methods=["patch"])
+    def status(self, request, pk: str):
+        body = OrderStatusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = selectors.order_get(order_id=int(pk))
+        order = services.order_status_change(order=order, status=body.validated_data["status"], actor=request.user)
+        return Response(OrderSerializer(order).data)
+
+    @extend_schema(request=None, responses={200: OrderSerializer, 409: _TRANSITION})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk: str):
+        order = selectors.order_get_for(actor=request.user, order_id=int(pk))
+        order = services.order_cancel(order=order, actor=request.user)
+        return Response(OrderSerializer(order).data, status=http.HTTP_200_OK)
