@@ -7,6 +7,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from ecommerce.exceptions import ConflictError, ValidationFailed
 from ecommerce.permissions import is_staff
+from reviews import services as reviews_services
 from users.models import User, normalize_email
 
 _EMAIL_TAKEN = "A user with this email already exists."
@@ -53,6 +54,10 @@ def user_update(*, user: User, actor: User, data: dict) -> User:
 
 
 def user_delete(*, user: User) -> None:
-    """Delete the account. Orders stay (their user_id becomes null; the email snapshot stays)."""
+    """Delete the account. Orders stay (their user_id becomes null; the email snapshot stays);
+    the cart goes with the user; the wishlist goes afterwards, outside the PostgreSQL
+    transaction (a MongoDB failure then leaves only entries nobody can reach). Reviews stay."""
+    user_id = user.pk
     with transaction.atomic():
         user.delete()
+    reviews_services.wishlist_delete_for_user(user_id=user_id)

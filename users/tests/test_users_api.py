@@ -162,3 +162,20 @@ def test_admin_lists_users_for_staff(client):
 
 def test_client_for_anonymous_has_no_credentials():
     assert client_for(None).get("/api/users/me").status_code == 401
+
+
+def test_delete_removes_the_wishlist_but_the_account_only(customer_client, customer, other_customer, staff):
+    from decimal import Decimal
+
+    from catalog.services import product_create
+    from reviews import selectors as review_selectors
+
+    product = product_create(name="Kettle", price=Decimal("30.00"))
+    for user in (customer, other_customer):
+        response = client_for(user).post(f"/api/wishlist/{user.id}/items", {"product_id": product.id})
+        assert response.status_code == 201
+
+    assert customer_client.delete(f"/api/users/{customer.id}").status_code == 204
+
+    assert review_selectors.wishlist_get(actor=staff, user_id=other_customer.id).items
+    assert not review_selectors.wishlist_build(user_id=customer.id, include_inactive=True)[0].items
