@@ -239,7 +239,9 @@ def product_query(
     if price:
         query["price_cents"] = price
     if tag is not None:
-        query["tags"] = tag
+        # `$in`, not plain equality: with an index on the array, nx-27017 answers
+        # `{"tags": tag}` with nothing from find() (count_documents still finds them).
+        query["tags"] = {"$in": [tag]}
     if search is not None:
         # A substring of the lower-cased search field; escaped, so the user's text is literal.
         query["search_text"] = {"$regex": re.escape(search.lower())}
@@ -263,8 +265,11 @@ def product_any_in_category(category_id: str) -> bool:
 
 
 def product_ids_created_before(cutoff: datetime) -> set[str]:
-    """Ids of products older than `cutoff` (for repairs; only `_id` travels)."""
-    return {str(doc["_id"]) for doc in _products().find({"created_at": {"$lt": cutoff}}, {"_id": 1})}
+    """Ids of products created at or before `cutoff` (for repairs; only `_id` travels).
+
+    `$lte`, not `$lt`: nx-27017's find() compares datetimes to the second, so `$lt` would
+    miss products from the cutoff's own second there (MongoDB compares milliseconds)."""
+    return {str(doc["_id"]) for doc in _products().find({"created_at": {"$lte": cutoff}}, {"_id": 1})}
 
 
 def product_ids_existing(product_ids: Iterable[str]) -> set[str]:

@@ -126,7 +126,10 @@ class CategoryInputSerializer(serializers.Serializer):
     slug = StrictCharField(
         max_length=NAME_MAX,
         required=False,
-        help_text="Lower-case letters, digits and hyphens; derived from the name when absent.",
+        help_text=(
+            "Lower-case letters, digits and hyphens. When absent it derives from the name, "
+            "suffixed -2, -3, ... if that slug is taken; a taken explicit slug is a 409."
+        ),
     )
     description = StrictCharField(max_length=DESCRIPTION_MAX, allow_blank=True, required=False)
     parent_id = ObjectIdField(allow_null=True, required=False, help_text="null for a top-level category.")
