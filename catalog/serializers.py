@@ -101,6 +101,17 @@ def _is_flat_value(value) -> bool:
     return False
 
 
+class PartialMixin:
+    """Every field optional, so the schema of PUT/PATCH says what they accept: only the
+    fields sent change (use with `partial=True`)."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return fields
+
+
 def _tags(value: list[str]) -> list[str]:
     """Trimmed (by the child field), duplicates dropped, order kept."""
     return list(dict.fromkeys(value))
@@ -120,7 +131,7 @@ class CategorySerializer(serializers.Serializer):
 
 
 class CategoryInputSerializer(serializers.Serializer):
-    """POST body; with `partial=True` the PUT/PATCH body (only the fields sent change)."""
+    """The POST body."""
 
     name = StrictCharField(max_length=NAME_MAX)
     slug = StrictCharField(
@@ -140,6 +151,10 @@ class CategoryInputSerializer(serializers.Serializer):
         if mongo.is_object_id(value):
             raise serializers.ValidationError("A slug cannot look like an id (24 hex digits).")
         return value
+
+
+class CategoryUpdateSerializer(PartialMixin, CategoryInputSerializer):
+    """The PUT/PATCH body: any of the fields, only those sent change."""
 
 
 class CategoryListParamsSerializer(serializers.Serializer):
@@ -182,7 +197,7 @@ class ProductSerializer(serializers.Serializer):
 
 
 class ProductInputSerializer(serializers.Serializer):
-    """POST body; with `partial=True` the PUT/PATCH body (only the fields sent change)."""
+    """The fields a product's body may carry."""
 
     name = StrictCharField(max_length=NAME_MAX)
     description = StrictCharField(max_length=DESCRIPTION_MAX, allow_blank=True, required=False)
@@ -200,6 +215,11 @@ class ProductInputSerializer(serializers.Serializer):
 
     def validate_tags(self, value):
         return _tags(value)
+
+
+class ProductUpdateSerializer(PartialMixin, ProductInputSerializer):
+    """The PUT/PATCH body: any of the fields, only those sent change (`initial_stock` is not one:
+    stock moves through /api/inventory)."""
 
 
 class ProductCreateSerializer(ProductInputSerializer):

@@ -11,12 +11,13 @@ from catalog.serializers import (
     CategoryInputSerializer,
     CategoryListParamsSerializer,
     CategorySerializer,
+    CategoryUpdateSerializer,
     ProductCategoryFilterSerializer,
     ProductCreateSerializer,
     ProductFilterSerializer,
-    ProductInputSerializer,
     ProductSearchParamsSerializer,
     ProductSerializer,
+    ProductUpdateSerializer,
 )
 from ecommerce.permissions import IsStaffOrReadOnly, is_staff
 from ecommerce.schema import error_response
@@ -68,14 +69,14 @@ class CategoryViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk: str):
         return Response(CategorySerializer(selectors.category_get(category_id=pk)).data)
 
-    @extend_schema(request=CategoryInputSerializer, responses={200: CategorySerializer, **_CATEGORY_WRITE_ERRORS})
+    @extend_schema(request=CategoryUpdateSerializer, responses={200: CategorySerializer, **_CATEGORY_WRITE_ERRORS})
     def update(self, request, pk: str):
-        serializer = CategoryInputSerializer(data=request.data, partial=True)
+        serializer = CategoryUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         category = services.category_update(category_id=pk, data=serializer.validated_data)
         return Response(CategorySerializer(category).data)
 
-    @extend_schema(request=CategoryInputSerializer, responses={200: CategorySerializer, **_CATEGORY_WRITE_ERRORS})
+    @extend_schema(request=CategoryUpdateSerializer, responses={200: CategorySerializer, **_CATEGORY_WRITE_ERRORS})
     def partial_update(self, request, pk: str):
         return self.update(request, pk)
 
@@ -138,14 +139,14 @@ class ProductViewSet(viewsets.GenericViewSet):
         product = selectors.product_get(product_id=pk, include_inactive=is_staff(request.user))
         return Response(ProductSerializer(product).data)
 
-    @extend_schema(request=ProductInputSerializer, responses={200: ProductSerializer, **_PRODUCT_WRITE_ERRORS})
+    @extend_schema(request=ProductUpdateSerializer, responses={200: ProductSerializer, **_PRODUCT_WRITE_ERRORS})
     def update(self, request, pk: str):
-        serializer = ProductInputSerializer(data=request.data, partial=True)
+        serializer = ProductUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         product = services.product_update(product_id=pk, data=serializer.validated_data)
         return Response(ProductSerializer(product).data)
 
-    @extend_schema(request=ProductInputSerializer, responses={200: ProductSerializer, **_PRODUCT_WRITE_ERRORS})
+    @extend_schema(request=ProductUpdateSerializer, responses={200: ProductSerializer, **_PRODUCT_WRITE_ERRORS})
     def partial_update(self, request, pk: str):
         return self.update(request, pk)
 
