@@ -1,8 +1,11 @@
+import dataclasses
 from decimal import Decimal
 
 import pytest
+from bson import ObjectId
 
-from catalog import selectors, services
+from catalog import repository, selectors, services
+from ecommerce import mongo
 from ecommerce.exceptions import ConflictError, NotFoundError
 from inventory.models import Inventory
 
@@ -58,3 +61,18 @@ def test_rating_counts_are_atomic_increments():
 
     rated = selectors.product_get(product_id=product.id)
     assert (rated.rating_count, rated.rating_average) == (2, Decimal("4.00"))
+
+
+def test_an_update_computed_from_a_stale_revision_is_refused_so_no_write_is_lost():
+    product = services.product_create(name="Chair", price=Decimal("40.00"), tags=["oak"])
+    stale = repository.product_find_one(ObjectId(product.id))
+    services.product_rating_add(product_id=product.id, rating=5)  # a review lands meanwhile
+
+    assert repository.product_replace(dataclasses.replace(stale, name="Stool")) is False
+    updated = services.product_update(product_id=product.id, data={"name": "Stool"})
+
+    assert (updated.name, updated.rating_count, updated.rating_sum) == ("Stool", 1, 5)
+    stored = selectors.product_get(product_id=product.id)
+    assert (stored.name, stored.rating_count, stored.revision) == ("Stool", 1, updated.revision)
+    doc = mongo.get_db()["products"].find_one({"_id": ObjectId(product.id)})
+    assert (doc["name_lower"], doc["search_text"]) == ("stool", "stool  oak")
