@@ -150,6 +150,11 @@ def product_insert(document: dict) -> Product:
     return product_from_document({**document, "_id": result.inserted_id})
 
 
+def products_insert_many(documents: list[dict]) -> list[str]:
+    """Bulk insert of `product_document`s (seeding); their ids, in order."""
+    return [str(oid) for oid in _products().insert_many(documents).inserted_ids] if documents else []
+
+
 def product_find_one(product_id: ObjectId) -> Product | None:
     doc = _products().find_one({"_id": product_id})
     return product_from_document(doc) if doc else None

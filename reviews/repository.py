@@ -81,11 +81,10 @@ def review_from_document(doc: dict) -> Review:
 # Reviews
 
 
-def review_insert(
+def review_document(
     *, product_id: str, user_id: int, rating: int, title: str, body: str, created_at: datetime
-) -> Review | None:
-    """Insert a review; None when the user already reviewed the product (the unique index says so)."""
-    document = {
+) -> dict:
+    return {
         "product_id": product_id,
         "user_id": user_id,
         "rating": rating,
@@ -94,11 +93,25 @@ def review_insert(
         "helpful_count": 0,
         "created_at": created_at,
     }
+
+
+def review_insert(
+    *, product_id: str, user_id: int, rating: int, title: str, body: str, created_at: datetime
+) -> Review | None:
+    """Insert a review; None when the user already reviewed the product (the unique index says so)."""
+    document = review_document(
+        product_id=product_id, user_id=user_id, rating=rating, title=title, body=body, created_at=created_at
+    )
     try:
         result = _reviews().insert_one(document)
     except DuplicateKeyError:
         return None
     return review_from_document({**document, "_id": result.inserted_id})
+
+
+def reviews_insert_many(documents: list[dict]) -> int:
+    """Bulk insert (seeding) of `review_document`s."""
+    return len(_reviews().insert_many(documents, ordered=False).inserted_ids) if documents else 0
 
 
 def review_find_one(review_id: ObjectId) -> Review | None:
@@ -173,6 +186,11 @@ def wishlist_entry_insert(*, user_id: int, product_id: str, added_at: datetime) 
     except DuplicateKeyError:
         return False
     return True
+
+
+def wishlist_entries_insert_many(documents: list[dict]) -> int:
+    """Bulk insert (seeding): {"user_id", "product_id", "added_at"} documents."""
+    return len(_wishlist().insert_many(documents, ordered=False).inserted_ids) if documents else 0
 
 
 def wishlist_entry_count(user_id: int) -> int:
