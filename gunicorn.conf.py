@@ -27,6 +27,10 @@ preload_app = False
 _SHM = "/dev/shm"  # noqa: S108 - gunicorn's heartbeat files, not shared temp files
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM) else None)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn >= 25.1 opens a control socket under $HOME/.gunicorn by default: unwritable on
+# the image's read-only root, and one path shared by every server a user runs. Replicas
+# are scaled by the orchestrator, not by gunicornc, so it stays off.
+control_socket_disable = True
 
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 errorlog = "-"
