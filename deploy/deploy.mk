@@ -1,0 +1,36 @@
+# Containers and Kubernetes. Included by the Makefile (`include deploy/deploy.mk`);
+# deploy/README.md explains each step.
+IMAGE_NAME ?= ecommerce-api
+IMAGE_TAG ?= 1.0.0
+IMAGE ?= $(IMAGE_NAME):$(IMAGE_TAG)
+# Empty: the image deploy/k8s/kustomization.yaml pins. Set it to deploy another build.
+K8S_IMAGE ?=
+KUBECTL ?= kubectl
+K8S_NAMESPACE ?= ecommerce
+COMPOSE ?= docker compose
+
+.PHONY: docker-build docker-run docker-stop k8s-secrets k8s-deploy k8s-delete k8s-status
+
+docker-build: ## Build the API image (IMAGE=ecommerce-api:1.0.0)
+	docker build --pull -t $(IMAGE) .
+
+docker-run: ## Run the whole shop with Docker Compose on :8080 (needs .env, see .env.example)
+	@test -f .env || { echo "No .env: cp .env.example .env, then set SECRET_KEY and the passwords"; exit 1; }
+	API_IMAGE=$(IMAGE) $(COMPOSE) up --build --detach
+	@echo "http://localhost:$${HTTP_PORT:-8080} once healthy: $(COMPOSE) ps"
+
+docker-stop: ## Stop the Compose stack (the database volumes stay)
+	$(COMPOSE) --profile load down
+
+k8s-secrets: ## Write deploy/k8s/secrets.env with random passwords (once; gitignored)
+	deploy/gen-k8s-secrets.sh
+
+k8s-deploy: ## Deploy to the current kubectl context in order, and wait (K8S_IMAGE=registry/name:tag)
+	IMAGE="$(K8S_IMAGE)" deploy/deploy-k8s.sh
+
+k8s-delete: ## Delete the shop from the cluster (the database volumes stay)
+	-$(KUBECTL) delete -k deploy/k8s/loadtest --ignore-not-found
+	$(KUBECTL) delete -k deploy/k8s --ignore-not-found
+
+k8s-status: ## Pods, services, the HPA and the migration Job in the namespace
+	$(KUBECTL) -n $(K8S_NAMESPACE) get statefulsets,deployments,pods,services,hpa,pdb,jobs -o wide
