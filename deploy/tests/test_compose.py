@@ -1,0 +1,112 @@
+"""docker-compose.yml, deploy/nginx.conf, the Dockerfile and .dockerignore agree with each other."""
+
+import re
+
+from deploy.tests import files
+
+HEALTHY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+
+def services() -> dict:
+    return files.compose()["services"]
+
+
+def has_healthcheck(service: dict) -> bool:
+    """Its own healthcheck, or the HEALTHCHECK of the image built from our Dockerfile."""
+    if "healthcheck" in service:
+        return not service["healthcheck"].get("disable", False)
+    builds_our_image = service.get("build", {}).get("context") == "."
+    return builds_our_image and any(instruction == "HEALTHCHECK" for instruction, _ in files.dockerfile_instructions())
+
+
+def test_every_dependency_exists_and_can_report_its_condition():
+    for name, service in services().items():
+        for target, dependency in service.get("depends_on", {}).items():
+            assert target in services(), f"{name} depends on unknown {target}"
+            assert dependency["condition"] in HEALTHY_CONDITIONS
+            if dependency["condition"] == "service_healthy":
+                assert has_healthcheck(services()[target]), f"{name} waits for {target}, which has no healthcheck"
+            # A service outside every profile must not wait for one inside a profile.
+            if not service.get("profiles"):
+                assert not services()[target].get("profiles"), f"{name} depends on profiled {target}"
+
+
+def test_databases_have_healthchecks_and_named_volumes():
+    declared = set(files.compose()["volumes"])
+    for name in ("postgres", "mysql", "mongodb"):
+        service = services()[name]
+        assert has_healthcheck(service), name
+        named = {volume.split(":")[0] for volume in service["volumes"] if not volume.startswith((".", "/"))}
+        assert len(named) == 1 and named <= declared, name
+    used = {v.split(":")[0] for s in services().values() for v in s.get("volumes", [])}
+    assert declared <= used, "a declared volume is unused"
+
+
+def test_api_waits_for_the_migration_which_waits_for_the_databases():
+    migrate, api = services()["migrate"], services()["api"]
+    assert migrate["command"] == ["python", "manage.py", "setup_stores", "--skip-create"]
+    assert migrate["restart"] == "no"
+    assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    for database in ("postgres", "mysql", "mongodb"):
+        assert migrate["depends_on"][database]["condition"] == "service_healthy"
+    # Same image and configuration for both.
+    assert migrate["image"] == api["image"] and migrate["env_file"] == api["env_file"]
+
+
+def test_api_scales_behind_nginx():
+    api, nginx = services()["api"], services()["nginx"]
+    # Published ports or a fixed name would clash as soon as a second replica starts.
+    assert "ports" not in api and "container_name" not in api
+    assert nginx["ports"] == ["8080:8080"]
+    conf = (files.DEPLOY / "nginx.conf").read_text()
+    upstream_hosts = set(re.findall(r"^\s*server\s+([\w-]+):(\d+)", conf, flags=re.MULTILINE))
+    assert upstream_hosts == {("api", files.config_env()["PORT"])}
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+
+
+def test_app_containers_match_the_kubernetes_hardening():
+    for name in ("migrate", "api", "locust-master", "locust-worker"):
+        service = services()[name]
+        assert service["read_only"] is True and service["user"] == "10001:10001", name
+        assert service["cap_drop"] == ["ALL"], name
+
+
+def test_locust_runs_only_in_the_load_profile():
+    for name in ("locust-master", "locust-worker"):
+        service = services()[name]
+        assert service["profiles"] == ["load"]
+        assert "loadtest/locustfile.py" in service["command"]
+    assert "nginx" in files.parse_env_file(files.ENV_EXAMPLE)["ALLOWED_HOSTS"].split(",")
+
+
+def test_compose_reads_only_documented_variables():
+    # files.compose() interpolates with .env.example and raises on a variable it lacks.
+    assert services()
+    assert files.parse_env_file(files.ENV_EXAMPLE)["SECRET_KEY"] == "", ".env.example must not carry a key"
+
+
+def test_image_runs_the_production_server_as_an_unprivileged_user():
+    instructions = files.dockerfile_instructions()
+    assert files.dockerfile_cmd() == ["gunicorn", "-c", "gunicorn.conf.py", "ecommerce.wsgi"]
+    assert ("EXPOSE", "8080") in instructions
+    assert ("USER", "10001:10001") in instructions
+    # No secret in ENV or ARG: the build-time key exists only in its RUN.
+    for instruction, arguments in instructions:
+        if instruction in {"ENV", "ARG"}:
+            assert not re.search(r"SECRET|PASSWORD|_URL", arguments), arguments
+    env = " ".join(arguments for instruction, arguments in instructions if instruction == "ENV")
+    assert "STATIC_ROOT=/app/staticfiles" in env
+
+
+def test_runtime_stage_carries_only_the_client_library():
+    instructions = files.dockerfile_instructions()
+    runtime_from = max(i for i, (instruction, _) in enumerate(instructions) if instruction == "FROM")
+    runtime = " ".join(arguments for _, arguments in instructions[runtime_from:])
+    assert "libmariadb3" in runtime
+    for build_only in ("gcc", "libmariadb-dev", "pkg-config"):
+        assert build_only not in runtime
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
+    ignored = set((files.ROOT / ".dockerignore").read_text().split())
+    assert {".env", "**/secrets.env", ".git", ".venv", "var"} <= ignored

@@ -1,0 +1,343 @@
+"""What schemas cannot see in deploy/k8s: references that must line up, probes on real
+routes, configuration that covers every setting, pinned images, hardened pods."""
+
+import re
+import subprocess
+
+import pytest
+from django.http.request import validate_host
+from django.urls import resolve
+
+from deploy.tests import files
+
+# Environment variables the settings read that neither the ConfigMap nor the Secret sets,
+# each deliberately: its default is the production value, or it does not apply there.
+OPTIONAL_ENV = {
+    "DATA_DIR": "the embedded default's directory; unused when the three database URLs are set",
+    "STATIC_ROOT": "baked into the image (Dockerfile ENV) where collectstatic put the files",
+    "REDIS_URL": "optional shared cache; unset, throttle counters are per worker (deploy/README.md)",
+    "BENCH_ENDPOINTS": "the `make bench` ceiling view; must stay off in production",
+    "THROTTLE_LOGIN_IP_RATE": "the default rate is the production one",
+    "THROTTLE_LOGIN_ACCOUNT_RATE": "the default rate is the production one",
+    "THROTTLE_REGISTER_RATE": "the default rate is the production one",
+    "HOST_BIND": "gunicorn listens on 0.0.0.0 by default, as a pod must",
+    "GUNICORN_THREADS": "sync workers (the default 1) suit this CPU-bound API",
+    "GUNICORN_MAX_REQUESTS": "the default recycles workers every 20000 requests",
+    "GUNICORN_WORKER_TMP_DIR": "defaults to /dev/shm, a tmpfs even on the read-only root",
+    "FORWARDED_ALLOW_IPS": "Django trusts X-Forwarded-Proto through BEHIND_PROXY, not gunicorn",
+}
+# Read by the settings, set by the Secret, and each passed to the API and the Job by name.
+SECRET_ENV = {"SECRET_KEY", "DATABASE_URL", "MYSQL_URL", "MONGO_URL"}
+
+_ENV_READ = re.compile(
+    r"""(?:env_(?:str|bool|int|list)\(|os\.environ\.get\(|os\.getenv\(|os\.environ\[)\s*["']([A-Z][A-Z0-9_]*)["']"""
+)
+
+
+def env_read_by_settings() -> set[str]:
+    names = set()
+    for path in (files.ROOT / "ecommerce" / "settings.py", files.ROOT / "gunicorn.conf.py"):
+        names |= set(_ENV_READ.findall(path.read_text()))
+    return names
+
+
+def workloads() -> list[dict]:
+    return [doc for doc in files.all_resources() if doc["kind"] in files.WORKLOAD_KINDS]
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    """A label selector (matchLabels / matchExpressions, or a Service's plain map) matches labels."""
+    structured = "matchLabels" in selector or "matchExpressions" in selector
+    match_labels = selector.get("matchLabels", {}) if structured else selector
+    if any(labels.get(key) != value for key, value in match_labels.items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        value, operator = labels.get(expression["key"]), expression["operator"]
+        if operator == "In" and value not in expression["values"]:
+            return False
+        if operator == "NotIn" and value in expression["values"]:
+            return False
+        if operator == "Exists" and expression["key"] not in labels:
+            return False
+        if operator == "DoesNotExist" and expression["key"] in labels:
+            return False
+    return True
+
+
+def selected_workloads(selector: dict) -> list[str]:
+    return sorted(w["metadata"]["name"] for w in workloads() if selects(selector, files.pod_labels(w)))
+
+
+@pytest.fixture
+def api() -> dict:
+    return files.find("Deployment", "ecommerce-api")
+
+
+# --- References between objects -------------------------------------------------------
+
+
+def test_each_workload_selector_matches_its_own_pod_template():
+    for workload in workloads():
+        if workload["kind"] == "Job":
+            continue
+        assert selects(workload["spec"]["selector"], files.pod_labels(workload)), workload["metadata"]["name"]
+
+
+@pytest.mark.parametrize(
+    "service", [doc for doc in files.all_resources() if doc["kind"] == "Service"], ids=lambda s: s["metadata"]["name"]
+)
+def test_every_service_selects_exactly_one_workload_and_its_named_ports(service):
+    (name,) = selected_workloads(service["spec"]["selector"])
+    workload = next(w for w in workloads() if w["metadata"]["name"] == name)
+    port_names = {port["name"] for c in files.containers(workload) for port in c.get("ports", [])}
+    for port in service["spec"]["ports"]:
+        assert port["targetPort"] in port_names, f"{name}: no container port {port['targetPort']}"
+
+
+def test_statefulsets_are_governed_by_headless_services_of_their_own():
+    for statefulset in (w for w in workloads() if w["kind"] == "StatefulSet"):
+        service = files.find("Service", statefulset["spec"]["serviceName"])
+        assert service["spec"]["clusterIP"] == "None"
+        assert selected_workloads(service["spec"]["selector"]) == [statefulset["metadata"]["name"]]
+        assert statefulset["spec"]["volumeClaimTemplates"], statefulset["metadata"]["name"]
+
+
+def test_hpa_scales_the_api_deployment_from_3_to_10_on_cpu(api):
+    hpa = files.find("HorizontalPodAutoscaler", "ecommerce-api")
+    target = hpa["spec"]["scaleTargetRef"]
+    assert (target["apiVersion"], target["kind"], target["name"]) == ("apps/v1", "Deployment", api["metadata"]["name"])
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
+    assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+    # The HPA owns the replica count; a `replicas` in the manifest would reset it on every apply.
+    assert "replicas" not in api["spec"]
+
+
+def test_pdb_covers_the_api_pods_only():
+    pdb = files.find("PodDisruptionBudget", "ecommerce-api")
+    assert selected_workloads(pdb["spec"]["selector"]) == ["ecommerce-api"]
+
+
+def test_only_the_api_and_the_migration_job_reach_the_databases():
+    policies = [doc for doc in files.all_resources() if doc["kind"] == "NetworkPolicy"]
+    default_deny = files.find("NetworkPolicy", "default-deny")
+    assert default_deny["spec"]["podSelector"] == {}
+    assert set(default_deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+
+    for database, port in (("postgres", 5432), ("mysql", 3306), ("mongodb", 27017)):
+        statefulset = files.find("StatefulSet", database)
+        allowed = set()
+        for policy in policies:
+            if "Ingress" not in policy["spec"]["policyTypes"]:
+                continue
+            if not selects(policy["spec"]["podSelector"], files.pod_labels(statefulset)):
+                continue
+            for rule in policy["spec"].get("ingress", []):
+                assert "from" in rule, f"{policy['metadata']['name']} opens {database} to everyone"
+                assert [p["port"] for p in rule["ports"]] == [port]
+                for peer in rule["from"]:
+                    assert set(peer) == {"podSelector"}, "database peers are pods of this namespace only"
+                    allowed |= set(selected_workloads(peer["podSelector"]))
+        assert allowed == {"ecommerce-api", "ecommerce-migrate"}, database
+
+    egress = files.find("NetworkPolicy", "database-clients-egress")
+    assert selected_workloads(egress["spec"]["podSelector"]) == ["ecommerce-api", "ecommerce-migrate"]
+
+
+def test_config_and_secret_references_exist():
+    kustomization = files.yaml.safe_load((files.K8S / "kustomization.yaml").read_text())
+    config_maps = {g["name"] for g in kustomization["configMapGenerator"]}
+    secrets = {g["name"]: files.secret_template() for g in kustomization["secretGenerator"]}
+    for workload in workloads():
+        for container in files.containers(workload):
+            for source in container.get("envFrom", []):
+                assert source["configMapRef"]["name"] in config_maps
+            for var in container.get("env", []):
+                ref = var.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["key"] in secrets[ref["name"]], f"{ref['name']} has no key {ref['key']}"
+        for volume in files.pod_spec(workload).get("volumes", []):
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in config_maps
+
+
+def test_every_object_has_a_deploy_phase():
+    """deploy-k8s.sh applies the objects by app.kubernetes.io/component, phase by phase."""
+    phases = {"platform", "config", "database", "migration", "api"}
+    for doc in files.resources(files.K8S):
+        assert doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") in phases, doc["metadata"]["name"]
+    script = (files.DEPLOY / "deploy-k8s.sh").read_text()
+    for phase in phases:
+        assert re.search(rf'apply_component "[a-z,]*\b{phase}\b', script), phase
+
+
+# --- Probes, shutdown, hardening --------------------------------------------------------------
+
+
+def test_api_probes_hit_real_routes_with_an_allowed_host(api):
+    (container,) = files.pod_spec(api)["containers"]
+    allowed_hosts = files.config_env()["ALLOWED_HOSTS"].split(",")
+    port_names = {port["name"] for port in container["ports"]}
+    routes = {}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        http_get = container[probe]["httpGet"]
+        routes[probe] = resolve(http_get["path"]).url_name
+        assert http_get["port"] in port_names
+        (host,) = [h["value"] for h in http_get["httpHeaders"] if h["name"] == "Host"]
+        assert validate_host(host, allowed_hosts), f"{probe}: Django would answer 400 to Host {host}"
+    # Liveness never depends on a database; readiness checks all three stores.
+    assert routes == {"startupProbe": "health-live", "livenessProbe": "health-live", "readinessProbe": "health"}
+
+
+def test_image_healthcheck_hits_the_liveness_route():
+    command = files.dockerfile_healthcheck_command()
+    (path,) = re.findall(r"/health[\w/]*", command[-1])
+    assert resolve(path).url_name == "health-live"
+
+
+def test_api_shuts_down_gracefully_within_the_grace_period(api):
+    spec = files.pod_spec(api)
+    (container,) = spec["containers"]
+    pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep"
+    graceful = int(files.config_env().get("GUNICORN_GRACEFUL_TIMEOUT", 25))
+    assert spec["terminationGracePeriodSeconds"] > int(pre_stop[1]) + graceful
+    rolling = api["spec"]["strategy"]["rollingUpdate"]
+    assert rolling["maxUnavailable"] == 0 and rolling["maxSurge"] >= 1
+
+
+def test_api_runs_as_the_image_user_on_a_read_only_root(api):
+    spec = files.pod_spec(api)
+    (user,) = [args for instruction, args in files.dockerfile_instructions() if instruction == "USER"]
+    assert user == "10001:10001"
+    assert spec["securityContext"]["runAsUser"] == 10001
+    (container,) = spec["containers"]
+    mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
+    assert "/tmp" in mounts  # noqa: S108 - the pod's own emptyDir
+
+
+@pytest.mark.parametrize("workload", workloads(), ids=lambda w: w["metadata"]["name"])
+def test_every_pod_is_hardened_and_sized(workload):
+    spec = files.pod_spec(workload)
+    pod_context = spec["securityContext"]
+    assert pod_context["runAsNonRoot"] is True and pod_context["runAsUser"] > 0
+    assert pod_context["seccompProfile"]["type"] == "RuntimeDefault"
+    assert spec["automountServiceAccountToken"] is False
+    for container in files.containers(workload):
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"]["drop"] == ["ALL"]
+        for kind in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(container["resources"][kind]), f"{container['name']}: {kind}"
+
+
+def test_every_long_running_container_has_probes():
+    for workload in workloads():
+        if workload["kind"] == "Job" or workload["metadata"]["name"] == "locust-worker":
+            continue
+        for container in files.pod_spec(workload)["containers"]:
+            assert "readinessProbe" in container, workload["metadata"]["name"]
+            if workload["kind"] != "Deployment" or workload["metadata"]["name"] == "ecommerce-api":
+                assert {"livenessProbe", "startupProbe"} <= set(container), workload["metadata"]["name"]
+
+
+def test_the_namespace_enforces_the_restricted_pod_security_standard():
+    labels = files.find("Namespace", "ecommerce")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+# --- Images -------------------------------------------------------------------------------------
+
+_PINNED = re.compile(r"^[\w./-]+(:[\w.-]*\d[\w.-]*)?(@sha256:[0-9a-f]{64})?$")
+
+
+def assert_pinned(image: str) -> None:
+    assert _PINNED.match(image) and (":" in image or "@sha256:" in image), f"{image} is not pinned"
+    tag = image.rsplit("@", 1)[0].rsplit(":", 1)[-1]
+    assert tag not in {"latest", "stable", "lts"}, f"{image} floats"
+
+
+def test_every_image_is_pinned():
+    images = []
+    for directory in (files.K8S, files.LOADTEST_K8S):
+        kustomization = files.yaml.safe_load((directory / "kustomization.yaml").read_text())
+        rewritten = {entry["name"]: f"{entry['newName']}:{entry['newTag']}" for entry in kustomization["images"]}
+        for doc in files.resources(directory):
+            if doc["kind"] in files.WORKLOAD_KINDS:
+                images += [rewritten.get(c["image"], c["image"]) for c in files.containers(doc)]
+    images += [service["image"] for service in files.compose()["services"].values()]
+    images += [args.split()[0] for instruction, args in files.dockerfile_instructions() if instruction == "FROM"]
+    assert images
+    for image in images:
+        assert_pinned(image)
+    # The builder and the runtime stand on the same base image.
+    assert len({args.split()[0] for instruction, args in files.dockerfile_instructions() if instruction == "FROM"}) == 1
+
+
+def test_the_deploy_script_knows_the_pinned_api_image_name():
+    kustomization = files.yaml.safe_load((files.K8S / "kustomization.yaml").read_text())
+    (entry,) = kustomization["images"]
+    assert f'PINNED_IMAGE_NAME="{entry["newName"]}"' in (files.DEPLOY / "deploy-k8s.sh").read_text()
+
+
+# --- Configuration -----------------------------------------------------------------------------
+
+
+def test_every_setting_read_from_the_environment_is_configured_or_deliberately_optional():
+    read = env_read_by_settings()
+    provided = set(files.config_env()) | set(files.secret_template())
+    missing = read - provided - set(OPTIONAL_ENV)
+    assert not missing, f"set these in deploy/k8s/config.env or secrets.env.example, or allow them: {sorted(missing)}"
+    # The allowlist stays honest: only names that are read, and none the ConfigMap sets anyway.
+    assert not set(OPTIONAL_ENV) - read, f"no longer read: {sorted(set(OPTIONAL_ENV) - read)}"
+    assert not set(OPTIONAL_ENV) & provided
+    assert not set(files.config_env()) & set(files.secret_template())
+
+
+def test_env_example_documents_every_variable():
+    undocumented = env_read_by_settings() - files.documented_env_names()
+    assert not undocumented, f"add to .env.example: {sorted(undocumented)}"
+
+
+def test_configmap_is_production_grade():
+    config = files.config_env()
+    expected = {
+        "DEBUG": "0",
+        "BEHIND_PROXY": "1",
+        "NUM_PROXIES": "1",
+        "SECURE_SSL_REDIRECT": "1",
+        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+        "SECURE_HSTS_PRELOAD": "1",
+        "THROTTLE_ENABLED": "1",
+        "PORT": "8080",
+    }
+    assert {key: config.get(key) for key in expected} == expected
+    assert "*" not in config["ALLOWED_HOSTS"]
+    for key in ("LOG_LEVEL", "WEB_CONCURRENCY", "CURRENCY", "DB_CONNECT_TIMEOUT", "DB_STATEMENT_TIMEOUT_MS"):
+        assert config.get(key), key
+
+
+def test_secrets_reach_the_api_and_the_job_by_name_and_nothing_real_is_committed():
+    for workload in (files.find("Deployment", "ecommerce-api"), files.find("Job", "ecommerce-migrate")):
+        (container,) = files.pod_spec(workload)["containers"]
+        from_secret = {v["name"] for v in container.get("env", []) if "secretKeyRef" in v.get("valueFrom", {})}
+        assert from_secret == SECRET_ENV, workload["metadata"]["name"]
+        # Only the ConfigMap comes in whole; the databases' root passwords stay out of the API.
+        assert all("configMapRef" in source for source in container["envFrom"])
+    template = files.secret_template()
+    assert all(value == "" or "<" in value for value in template.values()), "secrets.env.example holds a value"
+    assert "secrets.env" in (files.K8S / ".gitignore").read_text().split()
+    assert not (files.K8S / "secrets.env").exists() or _ignored_by_git(files.K8S / "secrets.env")
+
+
+def _ignored_by_git(path) -> bool:
+    return subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=files.ROOT).returncode == 0
+
+
+def test_migration_job_runs_setup_stores_with_the_api_image(api):
+    job = files.find("Job", "ecommerce-migrate")
+    (container,) = files.pod_spec(job)["containers"]
+    assert container["command"] == ["python", "manage.py", "setup_stores", "--skip-create"]
+    assert container["image"] == files.pod_spec(api)["containers"][0]["image"]
+    assert files.pod_spec(job)["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] >= 3
