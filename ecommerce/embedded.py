@@ -3,7 +3,6 @@
 Used by `python -m ecommerce.serve` (data under DATA_DIR) and by the tests (in memory).
 """
 
-import os
 import signal
 import socket
 import subprocess
@@ -80,7 +79,3 @@ class EmbeddedMongo:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-
-
-def export_url(url: str) -> None:
-    os.environ["MONGO_URL"] = url

@@ -19,18 +19,17 @@ def main() -> int:
     import django
     from django.conf import settings
 
-    from ecommerce.embedded import EmbeddedMongo, export_url
+    from ecommerce.embedded import EmbeddedMongo
 
     embedded_mongo = None
     if not os.environ.get("MONGO_URL"):
         data_dir = Path(os.environ.get("DATA_DIR") or BASE_DIR / "var").resolve()
         embedded_mongo = EmbeddedMongo(run_dir=data_dir / "run", data_dir=data_dir / "mongo").start()
-        # Only the server's own processes see it; tools find it through DATA_DIR/mongo.url.
+        # The server's workers and any manage.py command find it through this file
+        # (ecommerce.mongo.mongo_url); MONGO_URL stays unset, so settings know it is embedded.
         (data_dir / "mongo.url").write_text(embedded_mongo.url)
         print(f"Embedded MongoDB (nx-27017) at {embedded_mongo.url}", flush=True)
     try:
-        if embedded_mongo:
-            export_url(embedded_mongo.url)
         django.setup()
         _prepare(settings, first_embedded_start=embedded_mongo is not None)
         return _gunicorn()

@@ -1,0 +1,62 @@
+"""`make run` with no configuration: SQLite for both SQL aliases, nx-27017 for the documents,
+a demo shop on the first start, everything under DATA_DIR, and nothing left running after."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from ecommerce.embedded import free_port
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_serve_runs_the_shop_on_the_embedded_default(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MYSQL_URL", "MONGO_URL", "SECRET_KEY"}}
+    env.update(
+        DATA_DIR=str(tmp_path / "var"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        PORT=str(port),
+        HOST_BIND="127.0.0.1",
+        WEB_CONCURRENCY="2",
+        DJANGO_SETTINGS_MODULE="ecommerce.settings",
+    )
+    server = subprocess.Popen([sys.executable, "-m", "ecommerce.serve"], cwd=BASE_DIR, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        health = None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                health = requests.get(f"{base}/health", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        assert health is not None, "the server never answered"
+        assert health.status_code == 200, health.text
+        checks = health.json()["checks"]
+        assert checks["postgres"]["engine"] == "sqlite" and checks["mysql"]["engine"] == "sqlite"
+        assert checks["mongodb"]["status"] == "ok"
+
+        products = requests.get(f"{base}/api/products", timeout=10).json()
+        assert products["count"] > 0, "the demo shop was not seeded"
+        assert (tmp_path / "var" / "default.sqlite3").exists() and (tmp_path / "var" / "mysql.sqlite3").exists()
+        assert (tmp_path / "var" / "secret_key").exists()
+        email, password = (tmp_path / "var" / "admin_credentials").read_text().split()
+        token = requests.post(f"{base}/api/auth/token", json={"email": email, "password": password}, timeout=10)
+        assert token.status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    # The embedded MongoDB went with the server.
+    assert not (tmp_path / "var" / "mongo.url").exists()
+    assert not any(
+        str(tmp_path) in " ".join(Path(f"/proc/{pid}/cmdline").read_text().split("\0"))
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and Path(f"/proc/{pid}/cmdline").exists()
+    )
