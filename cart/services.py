@@ -24,13 +24,16 @@ def cart_item_add(*, user_id: int, product_id: str, quantity: int) -> None:
     and the UPDATE is tried again. 400 when the line would pass 1000 units."""
     _ensure_for_sale(product_id)
     lines = CartItem.objects.filter(user_id=user_id, product_id=product_id)
-    for _ in range(3):
+    for _ in range(5):
         if lines.filter(quantity__lte=MAX_LINE_QUANTITY - quantity).update(
             quantity=F("quantity") + quantity, updated_at=timezone.now()
         ):
             return
-        if lines.exists():
-            raise CartQuantityExceeded(MAX_LINE_QUANTITY)
+        current = lines.values_list("quantity", flat=True).first()
+        if current is not None:
+            if current > MAX_LINE_QUANTITY - quantity:
+                raise CartQuantityExceeded(MAX_LINE_QUANTITY)
+            continue  # The line was inserted by a concurrent add after our UPDATE: increment it.
         try:
             with transaction.atomic():
                 CartItem.objects.create(user_id=user_id, product_id=product_id, quantity=quantity)

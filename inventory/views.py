@@ -12,10 +12,7 @@ from inventory.serializers import (
     RestockSerializer,
 )
 
-_PRODUCT_ID = OpenApiParameter("product_id", str, OpenApiParameter.PATH, description="The product's 24-hex id.")
 
-
-@extend_schema(parameters=[_PRODUCT_ID])
 class InventoryViewSet(viewsets.GenericViewSet):
     """Stock per product (MySQL). Staff only."""
 
@@ -24,7 +21,7 @@ class InventoryViewSet(viewsets.GenericViewSet):
     lookup_field = "product_id"
     lookup_value_regex = r"[^/]+"
 
-    @extend_schema(parameters=[], responses=InventorySerializer(many=True))
+    @extend_schema(responses=InventorySerializer(many=True))
     def list(self, request):
         page = self.paginate_queryset(selectors.inventory_list())
         return self.get_paginated_response(InventorySerializer(page, many=True).data)

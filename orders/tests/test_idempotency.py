@@ -1,0 +1,91 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders.models import IdempotencyKey, Order
+from orders.services import orders_reconcile
+from orders.tests.factories import order_body, product, stock
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def post(client, body, key):
+    return client.post("/api/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_a_repeat_answers_the_first_response_and_creates_nothing(customer_client, staff_client):
+    mug = product(stock=10)
+    first = post(customer_client, order_body((mug, 2)), "key-1")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first
+
+    # The order moves on; the replay still answers what the first request got.
+    staff_client.patch(f"/api/orders/{first.json()['id']}/status", {"status": "paid"}, format="json")
+    again = post(customer_client, order_body((mug, 2)), "key-1")
+
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1 and stock(mug.id) == (8, 2)
+    key = IdempotencyKey.objects.get()
+    assert (key.status, key.response_status, key.order_id) == ("completed", 201, first.json()["id"])
+
+
+def test_the_same_key_with_another_body_is_a_conflict(customer_client):
+    mug = product(stock=10)
+    post(customer_client, order_body((mug, 2)), "key-1")
+    response = post(customer_client, order_body((mug, 3)), "key-1")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "idempotency_conflict"
+    assert Order.objects.count() == 1 and stock(mug.id) == (8, 2)
+
+
+def test_keys_belong_to_one_user(customer_client, other_client):
+    mug = product(stock=10)
+    assert post(customer_client, order_body((mug, 1)), "shared").status_code == 201
+    assert post(other_client, order_body((mug, 1)), "shared").status_code == 201
+    assert Order.objects.count() == 2
+
+
+def test_an_out_of_stock_answer_is_replayed_too(customer_client, staff_client):
+    mug = product(stock=1)
+    first = post(customer_client, order_body((mug, 2)), "key-1")
+    assert first.status_code == 409
+    staff_client.post(f"/api/inventory/{mug.id}/restock", {"quantity": 5}, format="json")
+
+    again = post(customer_client, order_body((mug, 2)), "key-1")
+    assert again.status_code == 409 and again.json() == first.json()
+    assert not Order.objects.exists() and stock(mug.id) == (6, 0)
+    # A new key places it.
+    assert post(customer_client, order_body((mug, 2)), "key-2").status_code == 201
+
+
+def test_an_expired_key_is_ignored_and_cleaned(customer_client):
+    mug = product(stock=10)
+    post(customer_client, order_body((mug, 1)), "old")
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
+
+    assert post(customer_client, order_body((mug, 3)), "old").status_code == 201
+    assert Order.objects.count() == 2 and IdempotencyKey.objects.count() == 1
+
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert orders_reconcile(grace_seconds=0).keys_removed == 1
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_an_abandoned_in_progress_key_is_removed_by_reconcile(customer, customer_client):
+    IdempotencyKey.objects.create(user=customer, key="crashed", request_hash="x")
+    assert orders_reconcile(grace_seconds=300).keys_removed == 0
+    assert orders_reconcile(grace_seconds=0).keys_removed == 1
+    assert post(customer_client, order_body((product(), 1)), "crashed").status_code == 201
+
+
+@pytest.mark.parametrize("key", ["", "   ", "k" * 256])
+def test_bad_keys_are_400(customer_client, key):
+    mug = product()
+    response = post(customer_client, order_body((mug, 1)), key)
+    assert response.status_code == 400 and "Idempotency-Key" in response.json()["error"]["details"]
+    assert stock(mug.id) == (10, 0)
+
+
+def test_a_255_character_key_is_fine(customer_client):
+    assert post(customer_client, order_body((product(), 1)), "k" * 255).status_code == 201
