@@ -115,9 +115,7 @@ def _wrk(base_url: str, scenario: tuple, users: list[dict], products: list[str],
     script = workdir / f"{re.sub(r'[^a-z]+', '_', name)}.lua"
     lua_users = "{" + ",".join(f'{{id="{u["id"]}",token="{u["token"]}"}}' for u in users) + "}"
     lua_products = "{" + ",".join(f'"{p}"' for p in products) + "}"
-    script.write_text(
-        LUA.format(users=lua_users, products=lua_products, mode=mode or "", path=path, method=method)
-    )
+    script.write_text(LUA.format(users=lua_users, products=lua_products, mode=mode or "", path=path, method=method))
     output = subprocess.run(
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script), base_url],
         capture_output=True, text=True, check=True,

@@ -151,7 +151,10 @@ class Shopper(FastHttpUser):
             raise StopUser()
         self.user_id = user["id"]
         with self.client.post(
-            "/api/auth/token", json={"email": self.email, "password": PASSWORD}, name="/api/auth/token", catch_response=True
+            "/api/auth/token",
+            json={"email": self.email, "password": PASSWORD},
+            name="/api/auth/token",
+            catch_response=True,
         ) as r:
             tokens = _expect(r, (200,), "access")
         if tokens is None:

@@ -2,7 +2,8 @@
 
 Environment: HOST (default http://localhost:8080), USERS (50), SPAWN_RATE (10), RUN_TIME (1m),
 MAX_ERROR_RATE (0.01 = 1 %), MAX_P95_MS (1000), REPORT_DIR (reports), CHECK_BOOKS (1 when
-HOST is this machine: runs `manage.py check_books` on the same stores afterwards).
+HOST is this machine: runs `manage.py reconcile_orders --check` on the same stores afterwards:
+reserved stock, reservations and open orders agree, and no Idempotency-Key made two orders).
 Exits non-zero when the error rate or the overall p95 passes its threshold, or the books
 do not balance.
 """
@@ -91,7 +92,9 @@ def main() -> int:
     check_books = os.environ.get("CHECK_BOOKS")
     local = urlparse(host).hostname in ("localhost", "127.0.0.1", "::1")
     if check_books == "1" or (check_books is None and local):
-        books = subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "check_books"], check=False)
+        books = subprocess.run(
+            [sys.executable, str(BASE_DIR / "manage.py"), "reconcile_orders", "--check"], check=False
+        )
         verdicts.append("books balance" if books.returncode == 0 else "BOOKS DO NOT BALANCE")
         ok = ok and books.returncode == 0
 

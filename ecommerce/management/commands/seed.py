@@ -190,7 +190,10 @@ class Command(BaseCommand):
             ids += catalog_repository.products_insert_many(chunk)
         reviews = [
             reviews_repository.review_document(
-                product_id=product_id, user_id=user.id, rating=rating, title=REVIEW_TITLES[rating],
+                product_id=product_id,
+                user_id=user.id,
+                rating=rating,
+                title=REVIEW_TITLES[rating],
                 body=f"{REVIEW_TITLES[rating]}. {self.rng.choice(REVIEW_BODIES)}",
                 created_at=self.now - timedelta(days=self.rng.randint(1, 90), minutes=self.rng.randint(0, 1440)),
             )  # fmt: skip

@@ -1,0 +1,45 @@
+"""A short headless Locust run against a live server: reports written, no failure, books balanced."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from ecommerce.testing import TEST_PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_short_load_run_has_no_failures_and_the_books_balance(live_server_factory, tmp_path):
+    call_command("seed", "--products", "40", "--users", "5", "--orders", "30", "--no-admin", "--seed", "3")
+    staff = make_user("load-staff@example.com", staff=True)
+    server = live_server_factory(workers=2)
+    env = server.env() | {
+        "HOST": server.url,
+        "USERS": "8",
+        "SPAWN_RATE": "4",
+        "RUN_TIME": "20s",
+        "REPORT_DIR": str(tmp_path),
+        "CHECK_BOOKS": "1",
+        "MAX_P95_MS": "5000",
+        "MAX_ERROR_RATE": "0",
+        "LOCUST_STAFF_EMAIL": staff.email,
+        "LOCUST_STAFF_PASSWORD": TEST_PASSWORD,
+    }
+
+    run = subprocess.run(
+        [sys.executable, "loadtest/run.py"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=180
+    )
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert (tmp_path / "locust.html").stat().st_size > 0
+    with (tmp_path / "locust_stats.csv").open() as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    assert int(rows["Aggregated"]["Request Count"]) > 50
+    assert int(rows["Aggregated"]["Failure Count"]) == 0
+    assert {"/api/products", "/api/products/[id]", "/api/orders", "/api/cart/[user]/items"} <= rows.keys()
+    assert "books balance" in run.stdout and "PASS" in run.stdout
