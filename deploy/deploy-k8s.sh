@@ -74,6 +74,15 @@ done
 log "API"
 apply_component "api"
 kubectl -n "$NAMESPACE" rollout status deployment/ecommerce-api --timeout="$TIMEOUT"
+# A new Deployment starts with one pod (the HPA owns the count): wait for the HPA's minimum.
+min_replicas="$(kubectl -n "$NAMESPACE" get hpa ecommerce-api -o jsonpath='{.spec.minReplicas}')"
+deadline=$((SECONDS + ${TIMEOUT%s}))
+until ready="$(kubectl -n "$NAMESPACE" get deployment ecommerce-api -o jsonpath='{.status.readyReplicas}')" \
+    && ((${ready:-0} >= ${min_replicas:-1})); do
+    ((SECONDS < deadline)) || die "only ${ready:-0} of ${min_replicas} API pods are ready"
+    sleep 5
+done
+echo "ecommerce-api: ${ready} pods ready"
 
 # Anything without a phase label (nothing today) is applied last; the rest is unchanged.
 kubectl apply -f "$rendered" >/dev/null

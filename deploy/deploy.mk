@@ -28,9 +28,10 @@ k8s-secrets: ## Write deploy/k8s/secrets.env with random passwords (once; gitign
 k8s-deploy: ## Deploy to the current kubectl context in order, and wait (K8S_IMAGE=registry/name:tag)
 	IMAGE="$(K8S_IMAGE)" deploy/deploy-k8s.sh
 
-k8s-delete: ## Delete the shop from the cluster (the database volumes stay)
-	-$(KUBECTL) delete -k deploy/k8s/loadtest --ignore-not-found
-	$(KUBECTL) delete -k deploy/k8s --ignore-not-found
+# Not `kubectl delete -k`: that deletes the namespace, and with it the databases' volumes.
+k8s-delete: ## Delete the shop's workloads and config (namespace and database volumes stay)
+	$(KUBECTL) -n $(K8S_NAMESPACE) delete deployments,statefulsets,jobs,services,hpa,pdb,networkpolicies,configmaps,secrets \
+		-l app.kubernetes.io/part-of=ecommerce --ignore-not-found
 
 k8s-status: ## Pods, services, the HPA and the migration Job in the namespace
 	$(KUBECTL) -n $(K8S_NAMESPACE) get statefulsets,deployments,pods,services,hpa,pdb,jobs -o wide

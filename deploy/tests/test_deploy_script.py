@@ -18,6 +18,8 @@ case "$*" in
   "apply -f "*) cat "$3" >"$APPLIED" ;;
   *"get job ecommerce-migrate"*) printf 'Complete ' ;;
   *"get service ecommerce-api"*) printf '203.0.113.10' ;;
+  *"get hpa ecommerce-api"*) printf '3' ;;
+  *"get deployment ecommerce-api"*) printf '3' ;;
 esac
 """
 
@@ -90,6 +92,8 @@ def test_deploy_applies_in_order_and_waits_for_each_step(cluster):
         '{.type}{" "}{end}',
         "apply -f <rendered> -l app.kubernetes.io/component in (api)",
         "-n ecommerce rollout status deployment/ecommerce-api --timeout=600s",
+        "-n ecommerce get hpa ecommerce-api -o jsonpath={.spec.minReplicas}",
+        "-n ecommerce get deployment ecommerce-api -o jsonpath={.status.readyReplicas}",
         "apply -f <rendered>",
         "-n ecommerce get service ecommerce-api -o jsonpath={.status.loadBalancer.ingress[0].hostname}"
         "{.status.loadBalancer.ingress[0].ip}",
