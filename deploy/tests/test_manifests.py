@@ -222,6 +222,8 @@ def test_every_pod_is_hardened_and_sized(workload):
     assert pod_context["runAsNonRoot"] is True and pod_context["runAsUser"] > 0
     assert pod_context["seccompProfile"]["type"] == "RuntimeDefault"
     assert spec["automountServiceAccountToken"] is False
+    # A Service named `locust` would otherwise hand Locust LOCUST_PORT=tcp://..., and so on.
+    assert spec["enableServiceLinks"] is False
     for container in files.containers(workload):
         context = container["securityContext"]
         assert context["allowPrivilegeEscalation"] is False
