@@ -12,6 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ecommerce
 TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306/ecommerce
 
 .DEFAULT_GOAL := help
+include deploy/deploy.mk
 .PHONY: help build run test migrate seed fmt lint security clean bench fuzz load-test load-test-ui system-deps
 
 help: ## List the targets

@@ -19,8 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+import requests
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -80,9 +81,10 @@ def _run(command: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess
 
 
 def _drop_databases(env: dict) -> None:
+    from urllib.parse import urlparse
+
     import MySQLdb
     import psycopg
-    from urllib.parse import urlparse
 
     pg = urlparse(env["DATABASE_URL"])
     with psycopg.connect(
@@ -96,18 +98,17 @@ def _drop_databases(env: dict) -> None:
     conn.close()
 
 
-def _post(url: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own local server
-        return json.loads(response.read())
+def _post(url: str, body: dict) -> dict:
+    response = requests.post(url, json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()
 
 
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - our own local server
-        return json.loads(response.read())
+def _get(url: str, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = requests.get(url, headers=headers, timeout=30)
+    response.raise_for_status()
+    return response.json()
 
 
 def _wrk(base_url: str, scenario: tuple, users: list[dict], products: list[str], workdir: Path) -> dict:
@@ -160,7 +161,7 @@ def main() -> int:
         _drop_databases(env)
         _run([sys.executable, "manage.py", "setup_stores"], env)
         _run([sys.executable, "manage.py", "seed", "--products", str(PRODUCTS), "--users", str(USERS),
-              "--orders", "2000", "--seed", "7", "--stock", "1000000"], env)  # fmt: skip
+              "--orders", "2000", "--seed", "7", "--stock", "1000000", "--password", PASSWORD], env)  # fmt: skip
         port = free_port()
         env["PORT"] = str(port)
         env["HOST_BIND"] = "127.0.0.1"
@@ -168,28 +169,17 @@ def main() -> int:
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "ecommerce.wsgi"], cwd=BASE_DIR, env=env
         )
         base_url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        for _ in range(150):
             try:
                 _get(f"{base_url}/health/live")
                 break
-            except OSError:
+            except requests.ConnectionError:
                 time.sleep(0.2)
-        users = [
-            {
-                "id": "",
-                "email": f"customer{i}@example.com",
-            }
-            for i in range(1, 51)
-        ]
-        for user in users:
-            user["token"] = _post(f"{base_url}/api/auth/token", {"email": user["email"], "password": PASSWORD})[
-                "access"
-            ]
-            request = urllib.request.Request(
-                f"{base_url}/api/users/me", headers={"Authorization": f"Bearer {user['token']}"}
-            )
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                user["id"] = str(json.loads(response.read())["id"])
+        users = []
+        for i in range(1, 51):
+            token = _post(f"{base_url}/api/auth/token", {"email": f"customer{i}@example.com", "password": PASSWORD})
+            me = _get(f"{base_url}/api/users/me", token["access"])
+            users.append({"id": str(me["id"]), "token": token["access"]})
         staff_token = _post(f"{base_url}/api/auth/token", {"email": env["SEED_ADMIN_EMAIL"], "password": PASSWORD})[
             "access"
         ]
@@ -220,7 +210,7 @@ def _report(results: list[dict], env: dict) -> int:
         f"{CONNECTIONS} connections, {SECONDS} s per endpoint, wrk -t2 on the same 2 cores; "
         f"gunicorn WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')} "
         f"GUNICORN_THREADS={env.get('GUNICORN_THREADS', '1')}; "
-        f"MongoDB: {'nx-27017' if 'BENCH' not in env.get('MONGO_URL', '') and not os.environ.get('MONGO_URL') else 'MONGO_URL'}; "
+        f"MongoDB: {'MONGO_URL' if os.environ.get('MONGO_URL') else 'nx-27017'}; "
         f"catalog cache: {'Redis' if env.get('REDIS_URL') else 'none'}"
     )
     lines = [
@@ -229,7 +219,8 @@ def _report(results: list[dict], env: dict) -> int:
     ]
     for r in results:
         lines.append(
-            f"| {r['name']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['ratio']:.0%} | {r['errors']} |"
+            f"| {r['name']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+            f"| {r['ratio']:.0%} | {r['errors']} |"
         )
     table = "\n".join(lines)
     print(f"\n{setup}\n\n{table}\n")

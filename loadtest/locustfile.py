@@ -20,7 +20,7 @@ import uuid
 from locust import FastHttpUser, between, task
 from locust.exception import StopUser
 
-PASSWORD = "Load-Test-Passw0rd!"
+PASSWORD = "Load-Test-Passw0rd!"  # noqa: S105 - the load test's throwaway shoppers
 SEARCH_TERMS = ["lamp", "steel", "cotton", "wireless", "oak", "pro", "mini", "classic", "eco", "set"]
 SHIPPING = {"name": "Load Tester", "line1": "1 Test Street", "city": "Berlin", "postal_code": "10115", "country": "DE"}
 
