@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from pymongo.errors import DuplicateKeyError
 
 from catalog import repository, selectors
+from catalog.cache import invalidates_catalog
 from catalog.exceptions import CategoryNotFound, ProductNotFound
 from catalog.repository import Category, Product
 from ecommerce import mongo
@@ -66,6 +67,7 @@ def _sku_taken() -> ConflictError:
 # --- Products ---------------------------------------------------------------------------
 
 
+@invalidates_catalog
 def product_create(
     *,
     name: str,
@@ -111,6 +113,7 @@ def product_create(
     return product
 
 
+@invalidates_catalog
 def product_update(*, product_id: str, data: dict) -> Product:
     """Change the fields in `data` (a partial update; `sku: None` removes the SKU, and
     `category_id: None` the category). 404 for an unknown product, 409 on a taken SKU,
@@ -138,6 +141,7 @@ def product_update(*, product_id: str, data: dict) -> Product:
     raise ConflictError("The product is being changed by someone else; try again.")
 
 
+@invalidates_catalog
 def product_delete(*, product_id: str) -> None:
     """Delete a product, then (through hooks) its reviews and wishlist entries, then its
     inventory row. Orders keep their snapshots.
@@ -153,11 +157,13 @@ def product_delete(*, product_id: str) -> None:
     inventory_services.inventory_delete(product_id=product.id)
 
 
+@invalidates_catalog
 def product_rating_add(*, product_id: str, rating: int) -> None:
     """Count one more review of `rating` stars (atomic $inc: no lost update)."""
     repository.product_rating_increment(mongo.object_id_or_404(product_id, "Product"), sum_delta=rating, count_delta=1)
 
 
+@invalidates_catalog
 def product_rating_remove(*, product_id: str, rating: int) -> None:
     """Count one review of `rating` stars less."""
     repository.product_rating_increment(
@@ -194,6 +200,7 @@ def _is_suffixed(slug: str, base: str) -> bool:
     return slug.startswith(base + "-") and rest.isdigit() and rest.isascii()
 
 
+@invalidates_catalog
 def category_create(
     *, name: str, slug: str | None = None, description: str = "", parent_id: str | None = None
 ) -> Category:
@@ -226,6 +233,7 @@ def category_create(
     raise _slug_taken()
 
 
+@invalidates_catalog
 def category_update(*, category_id: str, data: dict) -> Category:
     """Change the fields in `data` (partial). The slug changes only when sent (409 if taken).
 
@@ -263,6 +271,7 @@ def _ensure_valid_parent(*, category_id: str, parent_id: str) -> None:
         raise ValidationFailed(details={"parent_id": ["A category cannot move under one of its descendants."]})
 
 
+@invalidates_catalog
 def category_delete(*, category_id: str) -> None:
     """Delete a category that nothing refers to: 409 while child categories or products do.
 
@@ -289,6 +298,7 @@ class RepairReport:
     deletions_finished: list[str] = field(default_factory=list)
 
 
+@invalidates_catalog
 def catalog_repair(*, dry_run: bool = False, grace: timedelta = timedelta(minutes=1)) -> RepairReport:
     """Bring MongoDB products and MySQL inventory rows back in line (idempotent).
 

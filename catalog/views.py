@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from catalog import selectors, services
+from catalog.cache import cached_read
 from catalog.serializers import (
     CategoryInputSerializer,
     CategoryListParamsSerializer,
@@ -50,6 +51,7 @@ class CategoryViewSet(viewsets.GenericViewSet):
     lookup_value_regex = OBJECT_ID_PATH
 
     @extend_schema(parameters=[CategoryListParamsSerializer], responses=CategorySerializer(many=True))
+    @cached_read
     def list(self, request):
         parent_id = _params(CategoryListParamsSerializer, request).get("parent_id")
         categories = selectors.category_list(
@@ -66,6 +68,7 @@ class CategoryViewSet(viewsets.GenericViewSet):
         return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=CategorySerializer)
+    @cached_read
     def retrieve(self, request, pk: str):
         return Response(CategorySerializer(selectors.category_get(category_id=pk)).data)
 
@@ -100,12 +103,14 @@ class ProductViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(ProductSerializer(page, many=True).data)
 
     @extend_schema(parameters=[ProductFilterSerializer], responses=ProductSerializer(many=True))
+    @cached_read
     def list(self, request):
         filters = _params(ProductFilterSerializer, request)
         return self._page(selectors.product_list(include_inactive=is_staff(request.user), **filters))
 
     @extend_schema(parameters=[ProductSearchParamsSerializer], responses=ProductSerializer(many=True))
     @action(detail=False, methods=["get"], url_path="search")
+    @cached_read
     def search(self, request):
         filters = _params(ProductSearchParamsSerializer, request)
         filters["search"] = filters.pop("q")
@@ -120,6 +125,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         responses=ProductSerializer(many=True),
     )
     @action(detail=False, methods=["get"], url_path=r"category/(?P<category>[^/]+)")
+    @cached_read
     def category(self, request, category: str):
         filters = _params(ProductCategoryFilterSerializer, request)
         products = selectors.product_list_in_category(
@@ -135,6 +141,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ProductSerializer)
+    @cached_read
     def retrieve(self, request, pk: str):
         product = selectors.product_get(product_id=pk, include_inactive=is_staff(request.user))
         return Response(ProductSerializer(product).data)

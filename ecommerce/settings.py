@@ -158,11 +158,19 @@ MONGO_TIMEOUT_MS = env_int("MONGO_TIMEOUT_MS", 3000)
 MONGO_DEFAULT_DB = "ecommerce"
 
 # --- Cache -------------------------------------------------------------------
+# With REDIS_URL, one cache shared by every replica: throttling counters and the catalog
+# read cache (invalidated on every catalog write). Without it, throttles count per process
+# and catalog reads are not cached (a per-process cache would serve stale products).
 REDIS_URL = env_str("REDIS_URL")
+_REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": _REDIS, "catalog": {**_REDIS, "KEY_PREFIX": "catalog"}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "catalog": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 300) if REDIS_URL else 0
 
 # --- Users and auth -------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"

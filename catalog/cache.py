@@ -1,0 +1,72 @@
+"""The catalog read cache: public product and category reads, answered from a shared cache.
+
+Only with a cache every replica shares (REDIS_URL): without one, the `catalog` cache is
+Django's DummyCache and every read goes to MongoDB. Keys carry a generation number that
+every catalog write bumps, so a write is visible to the next read on every replica; there
+is no per-key invalidation to get wrong. Prices for carts and orders never come from here:
+cart and orders read MongoDB through the selectors.
+"""
+
+import functools
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import caches
+from rest_framework.response import Response
+
+from ecommerce.permissions import is_staff
+
+GENERATION_KEY = "catalog:generation"
+
+
+def _cache():
+    return caches["catalog"]
+
+
+def catalog_changed() -> None:
+    """Make every cached catalog read stale (called after each catalog write)."""
+    cache = _cache()
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # no generation yet (or evicted): start one that no key uses
+        cache.set(GENERATION_KEY, 1, timeout=None)
+
+
+def invalidates_catalog(service):
+    """For catalog services: bump the generation after the write, even a failed one
+    (a half-done write must not be hidden behind a cached read)."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        finally:
+            catalog_changed()
+
+    return wrapper
+
+
+def cached_read(view_method):
+    """For read-only catalog view methods: cache the 200 answer's data per generation,
+    path, query and role (staff see inactive products)."""
+
+    @functools.wraps(view_method)
+    def wrapper(view, request, *args, **kwargs):
+        seconds = settings.CATALOG_CACHE_SECONDS
+        if not seconds:
+            return view_method(view, request, *args, **kwargs)
+        cache = _cache()
+        generation = cache.get(GENERATION_KEY, 0)
+        query = urlencode(sorted(request.query_params.lists()), doseq=True)
+        role = "staff" if is_staff(request.user) else "public"
+        # Scheme and host too: pagination links in the body are absolute.
+        key = f"catalog:{generation}:{role}:{request.scheme}://{request.get_host()}{request.path}?{query}"
+        data = cache.get(key)
+        if data is not None:
+            return Response(data)
+        response = view_method(view, request, *args, **kwargs)
+        if response.status_code == 200:
+            cache.set(key, response.data, timeout=seconds)
+        return response
+
+    return wrapper
