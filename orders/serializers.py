@@ -77,7 +77,14 @@ class OrderPlaceSerializer(serializers.Serializer):
     items = OrderItemInSerializer(many=True, required=False, min_length=1, max_length=MAX_ORDER_LINES)
     from_cart = serializers.BooleanField(required=False, default=False)
     shipping_address = ShippingAddressSerializer()
-    user_id = serializers.IntegerField(required=False, min_value=1, help_text="Staff only: order for this user.")
+    user_id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=(
+            "Staff only: place the order for this user (400 when there is no such user). A customer may "
+            "leave it out or send their own id; any other id answers 403 permission_denied and creates nothing."
+        ),
+    )
 
     def validate(self, attrs):
         if attrs.get("from_cart") and "items" in attrs:

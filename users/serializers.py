@@ -1,6 +1,8 @@
 import re
 
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from users.models import User
 
@@ -53,3 +55,14 @@ class TokenRequestSerializer(serializers.Serializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class ActiveTokenRefreshSerializer(TokenRefreshSerializer):
+    """A refresh token whose account was deleted is refused like any bad token (401);
+    simplejwt itself would let User.DoesNotExist escape as a 500."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist:
+            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None

@@ -12,6 +12,7 @@ from orders import selectors as order_selectors
 from orders.serializers import OrderSerializer
 from users import selectors, services
 from users.serializers import (
+    ActiveTokenRefreshSerializer,
     TokenPairSerializer,
     TokenRequestSerializer,
     UserCreateSerializer,
@@ -107,6 +108,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
+    serializer_class = ActiveTokenRefreshSerializer
     throttle_classes = [LoginIpThrottle]
 
     @extend_schema(
