@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from cart.models import CartItem
 from catalog import selectors as catalog_selectors
+from catalog.repository import Product
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,16 @@ class Cart:
         return sum((line.line_total for line in self.items), Decimal("0.00"))
 
 
-def cart_get(*, user_id: int) -> Cart:
-    """The cart of `user_id`: one PostgreSQL query and one MongoDB query, whatever its size."""
+def cart_get(*, user_id: int, known_products: dict[str, Product] | None = None) -> Cart:
+    """The cart of `user_id`: one PostgreSQL query and one MongoDB query, whatever its size.
+
+    `known_products`: products the caller just read from the catalog (the add-to-cart
+    service), so only the missing ones are fetched: usually none, and no MongoDB query."""
     rows = list(CartItem.objects.filter(user_id=user_id).order_by("id"))
-    products = catalog_selectors.products_get_many(product_ids=[row.product_id for row in rows]) if rows else {}
+    products = dict(known_products or {})
+    missing = {row.product_id for row in rows} - products.keys()
+    if missing:
+        products |= catalog_selectors.products_get_many(product_ids=missing)
     items, unavailable = [], []
     for row in rows:
         product = products.get(row.product_id)

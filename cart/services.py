@@ -6,23 +6,32 @@ from django.utils import timezone
 
 from cart.exceptions import CartItemNotFound, CartQuantityExceeded, ProductUnavailable
 from cart.models import MAX_LINE_QUANTITY, CartItem
+from cart import selectors as cart_selectors
+from cart.selectors import Cart
 from catalog import selectors as catalog_selectors
 
 
-def _ensure_for_sale(product_id: str) -> None:
-    product = catalog_selectors.products_get_many(product_ids=[product_id]).get(product_id)
-    if product is None or not product.is_active:
-        raise ProductUnavailable()
-
-
-def cart_item_add(*, user_id: int, product_id: str, quantity: int) -> None:
+def cart_item_add(*, user_id: int, product_id: str, quantity: int) -> Cart:
     """Add `quantity` of a product for sale; a product already in the cart adds to its line.
+    Answers the cart.
 
     An upsert that holds under concurrent adds: a conditional `UPDATE quantity = quantity + n
     WHERE quantity <= 1000 - n` (the database re-checks the cap on the row it locks), else
     INSERT; when a concurrent add inserted the line first, the unique constraint refuses ours
-    and the UPDATE is tried again. 400 when the line would pass 1000 units."""
-    _ensure_for_sale(product_id)
+    and the UPDATE is tried again. 400 when the line would pass 1000 units.
+
+    The catalog is read once, for the new product and the cart's others together, and that
+    read also prices the cart that is answered."""
+    in_cart = set(CartItem.objects.filter(user_id=user_id).values_list("product_id", flat=True))
+    products = catalog_selectors.products_get_many(product_ids=in_cart | {product_id})
+    product = products.get(product_id)
+    if product is None or not product.is_active:
+        raise ProductUnavailable()
+    _line_add(user_id=user_id, product_id=product_id, quantity=quantity)
+    return cart_selectors.cart_get(user_id=user_id, known_products=products)
+
+
+def _line_add(*, user_id: int, product_id: str, quantity: int) -> None:
     lines = CartItem.objects.filter(user_id=user_id, product_id=product_id)
     for _ in range(5):
         if lines.filter(quantity__lte=MAX_LINE_QUANTITY - quantity).update(

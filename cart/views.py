@@ -41,8 +41,8 @@ class CartViewSet(viewsets.ViewSet):
         owner_id = self._owner_id(request, user_id)
         body = CartItemAddSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.cart_item_add(user_id=owner_id, **body.validated_data)
-        return Response(self._cart(owner_id), status=status.HTTP_201_CREATED)
+        cart = services.cart_item_add(user_id=owner_id, **body.validated_data)
+        return Response(CartSerializer(cart).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[_ITEM_ID], request=CartItemUpdateSerializer, responses=CartSerializer)
     @action(detail=True, methods=["patch"], url_path=r"items/(?P<item_id>\d{1,18})")

@@ -162,7 +162,8 @@ MONGO_DEFAULT_DB = "ecommerce"
 # read cache (invalidated on every catalog write). Without it, throttles count per process
 # and catalog reads are not cached (a per-process cache would serve stale products).
 REDIS_URL = env_str("REDIS_URL")
-_REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+# django-redis keeps one client per process; Django's own RedisCache builds one per call.
+_REDIS = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}
 if REDIS_URL:
     CACHES = {"default": _REDIS, "catalog": {**_REDIS, "KEY_PREFIX": "catalog"}}
 else:

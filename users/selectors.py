@@ -19,6 +19,8 @@ def user_list(*, search: str | None = None) -> QuerySet[User]:
 def user_get_for(*, actor: User, user_id: int) -> User:
     """The user `user_id` as `actor` may see it: self or staff, else 404."""
     ensure_owner_or_staff(actor, user_id, "User")
+    if actor.pk == user_id:
+        return actor  # loaded by the authentication of this very request
     try:
         return User.objects.get(pk=user_id)
     except User.DoesNotExist:

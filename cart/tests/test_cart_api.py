@@ -185,8 +185,8 @@ def test_cart_read_queries_are_flat_as_the_cart_grows(customer_client, customer)
         add(customer_client, customer, product(name=f"More {i}"))
     eleven_lines = _queries_for_cart_read(customer_client, customer)
 
-    # The caller, the cart owner check, the lines; no MySQL (and one MongoDB query).
-    assert one_line == eleven_lines == (3, 0)
+    # The caller (who is the owner: no second look-up), the lines; no MySQL (and one MongoDB query).
+    assert one_line == eleven_lines == (2, 0)
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)

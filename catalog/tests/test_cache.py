@@ -11,7 +11,7 @@ from catalog import services
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-_BACKEND = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS}
+_BACKEND = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS}
 
 
 @pytest.fixture
