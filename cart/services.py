@@ -4,9 +4,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from cart import selectors as cart_selectors
 from cart.exceptions import CartItemNotFound, CartQuantityExceeded, ProductUnavailable
 from cart.models import MAX_LINE_QUANTITY, CartItem
-from cart import selectors as cart_selectors
 from cart.selectors import Cart
 from catalog import selectors as catalog_selectors
 
