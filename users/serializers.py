@@ -2,7 +2,7 @@ import re
 
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer, TokenRefreshSerializer
 
 from users.models import User
 
@@ -48,8 +48,8 @@ class UserUpdateSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(write_only=True)
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -66,3 +66,13 @@ class ActiveTokenRefreshSerializer(TokenRefreshSerializer):
             return super().validate(attrs)
         except User.DoesNotExist:
             raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None
+
+
+class BoundedTokenObtainSerializer(TokenObtainPairSerializer):
+    """simplejwt's login, with the email and password bounded as at registration: an
+    over-long one is a 400 naming the field, and is never hashed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = serializers.CharField(max_length=254, write_only=True)
+        self.fields["password"] = PasswordField(max_length=128)

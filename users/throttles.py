@@ -1,5 +1,7 @@
 """Login and registration limits, per client IP and per account; off with THROTTLE_ENABLED=0."""
 
+import hashlib
+
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -29,7 +31,9 @@ class LoginAccountThrottle(_Switchable):
         email = request.data.get("email") if hasattr(request.data, "get") else None
         if not isinstance(email, str) or not email:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": normalize_email(email)}
+        # Hashed: a fixed-length cache key whatever the client sends, and no email in the cache.
+        ident = hashlib.sha256(normalize_email(email).encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class RegisterIpThrottle(_Switchable):

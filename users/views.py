@@ -13,6 +13,7 @@ from orders.serializers import OrderSerializer
 from users import selectors, services
 from users.serializers import (
     ActiveTokenRefreshSerializer,
+    BoundedTokenObtainSerializer,
     TokenPairSerializer,
     TokenRequestSerializer,
     UserCreateSerializer,
@@ -96,6 +97,7 @@ class UserViewSet(viewsets.GenericViewSet):
 class TokenObtainView(jwt_views.TokenObtainPairView):
     """Email and password in, an access and a refresh JWT out."""
 
+    serializer_class = BoundedTokenObtainSerializer
     throttle_classes = [LoginIpThrottle, LoginAccountThrottle]
 
     @extend_schema(
