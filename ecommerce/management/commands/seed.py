@@ -173,7 +173,8 @@ class Command(BaseCommand):
             document = catalog_repository.product_document(
                 name=name,
                 price=price.quantize(Decimal("0.01")),
-                description=f"A {name.lower()} from our {category.lower()} range. Made to last.",
+                description=f"{'An' if name[0] in 'AEIOU' else 'A'} {name.lower()} from our {category.lower()} range. "
+                "Made to last.",
                 sku=f"SKU-{i + 1:06d}",
                 category_id=category_id,
                 tags=self.rng.sample(TAGS, k=self.rng.randint(1, 3)),
