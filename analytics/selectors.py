@@ -47,8 +47,9 @@ def sales_series(*, date_from: date, date_to: date, product_id: str | None = Non
         )
     }
     series = []
-    day = date_from
-    while day <= date_to:
+    # Counted, not stepped past date_to: the day after 9999-12-31 does not exist.
+    for offset in range((date_to - date_from).days + 1):
+        day = date_from + timedelta(days=offset)
         row = found.get(day)
         series.append(
             {
@@ -58,7 +59,6 @@ def sales_series(*, date_from: date, date_to: date, product_id: str | None = Non
                 "revenue": Decimal(row["net_revenue"]).quantize(CENT) if row else ZERO,
             }
         )
-        day += timedelta(days=1)
     return series
 
 

@@ -1,7 +1,7 @@
 """Query and answer shapes of the analytics endpoints. `from` is a Python keyword, so the
 serializers with a `from` field are built with type()."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,7 +20,8 @@ def _date():
 class _RangeValidation(serializers.Serializer):
     def validate(self, attrs):
         date_to = attrs.get("to") or timezone.now().date()
-        date_from = attrs.get("from") or date_to - timedelta(days=DEFAULT_DAYS - 1)
+        # Never before date.min: `?to=0001-01-01` alone is a range of one day, not an overflow.
+        date_from = attrs.get("from") or date_to - timedelta(days=min(DEFAULT_DAYS - 1, (date_to - date.min).days))
         if date_from > date_to:
             raise serializers.ValidationError({"from": ["Must not be after `to`."]})
         if (date_to - date_from).days + 1 > MAX_DAYS:

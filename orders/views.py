@@ -23,7 +23,10 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
     OpenApiParameter.HEADER,
-    description="Up to 255 characters. A repeat of the same request answers the first answer again.",
+    description=(
+        "1 to 255 printable ASCII characters (a UUID is a good choice). "
+        "A repeat of the same request answers the first answer again."
+    ),
 )
 _TRANSITION = error_response("invalid_transition: the order cannot move from its status to that one.")
 
@@ -32,8 +35,9 @@ def _idempotency_key(request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise ValidationError({"Idempotency-Key": [f"Must be 1 to {MAX_IDEMPOTENCY_KEY} characters."]})
+    # Printable ASCII only (as the IETF draft's sf-string): no NUL that PostgreSQL refuses.
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not all(" " <= c <= "~" for c in key):
+        raise ValidationError({"Idempotency-Key": [f"Must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters."]})
     return key
 
 

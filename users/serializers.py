@@ -33,6 +33,10 @@ class UserCreateSerializer(serializers.Serializer):
         return _validate_phone(value)
 
 
+class UserListQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(max_length=254, required=False, help_text="Matches email and names.")
+
+
 class UserUpdateSerializer(serializers.Serializer):
     """Every field optional: PUT and PATCH change only what is sent."""
 

@@ -32,7 +32,7 @@ class LoginAccountThrottle(_Switchable):
         if not isinstance(email, str) or not email:
             return None
         # Hashed: a fixed-length cache key whatever the client sends, and no email in the cache.
-        ident = hashlib.sha256(normalize_email(email).encode()).hexdigest()
+        ident = hashlib.sha256(normalize_email(email).encode(errors="surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

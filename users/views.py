@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,6 +17,7 @@ from users.serializers import (
     TokenPairSerializer,
     TokenRequestSerializer,
     UserCreateSerializer,
+    UserListQuerySerializer,
     UserSerializer,
     UserUpdateSerializer,
 )
@@ -43,9 +44,11 @@ class UserViewSet(viewsets.GenericViewSet):
     def get_throttles(self):
         return [RegisterIpThrottle()] if self.action == "create" else []
 
-    @extend_schema(parameters=[OpenApiParameter("search", str, description="Matches email and names.")])
+    @extend_schema(parameters=[UserListQuerySerializer])
     def list(self, request):
-        users = selectors.user_list(search=request.query_params.get("search"))
+        query = UserListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        users = selectors.user_list(search=query.validated_data.get("search"))
         page = self.paginate_queryset(users)
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 

@@ -628,7 +628,11 @@ def test_out_of_bounds_input_is_a_400_naming_the_field(shop, who, method, path, 
     assert (Order.objects.count(), list(CartItem.objects.values_list("quantity", flat=True))) == before
 
 
-@pytest.mark.parametrize("key", ["k" * 256, "   "], ids=["256 characters", "blank"])
+@pytest.mark.parametrize(
+    "key",
+    ["k" * 256, "   ", "a\x00b", "a\nb", "clé"],
+    ids=["256 characters", "blank", "NUL", "newline", "not ASCII"],
+)
 def test_idempotency_key_is_bounded(shop, key):
     client = client_for(shop["owner"])
 
@@ -637,6 +641,37 @@ def test_idempotency_key_is_bounded(shop, key):
     assert response.status_code == 400
     assert set(response.json()["error"]["details"]) == {"Idempotency-Key"}
     assert Order.objects.count() == 1
+
+
+# --- input PostgreSQL or a hash would choke on: a 400, never a 500 --------------------------------
+
+
+def test_a_nul_in_the_user_search_is_a_400(staff_client):
+    response = staff_client.get("/api/users?search=%00")
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"search"}
+
+
+@override_settings(THROTTLE_ENABLED=True)
+def test_a_lone_surrogate_in_a_login_email_is_a_400(anon_client):
+    body = '{"email": "\\ud800@example.com", "password": "x"}'
+
+    response = anon_client.post("/api/auth/token", data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"email"}
+
+
+@pytest.mark.parametrize("endpoint", ["sales", "revenue", "popular-products"])
+@pytest.mark.parametrize("query", ["to=0001-01-01", "from=9999-12-30&to=9999-12-31"], ids=["first day", "last days"])
+def test_analytics_at_the_ends_of_the_calendar_answer_not_crash(staff_client, endpoint, query):
+    response = staff_client.get(f"/api/analytics/{endpoint}?{query}")
+
+    assert response.status_code == 200
+    if endpoint == "sales":
+        days = response.json()["series"]
+        assert [d["date"] for d in days] == (["0001-01-01"] if query.startswith("to") else ["9999-12-30", "9999-12-31"])
 
 
 # --- credentials ---------------------------------------------------------------------------------
