@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Deploy the shop to the current kubectl context, in order: namespace, configuration and
-# network policies; the databases (waiting until each StatefulSet is ready); the migration
-# Job (waiting until it completes); the API (waiting for its rollout). Then prints the
-# public address. Idempotent: run it again to roll out a new image or configuration.
+# network policies; the databases and the Redis cache (waiting until each is ready); the
+# migration Job (waiting until it completes); the API (waiting for its rollout); the
+# scheduled repairs (CronJobs). Then prints the public address. Idempotent: run it again
+# to roll out a new image or configuration.
 #
 #   deploy/deploy-k8s.sh                                   # make k8s-deploy
 #   IMAGE=registry.example.com/shop/ecommerce-api:1.2.0 deploy/deploy-k8s.sh
@@ -46,11 +47,12 @@ apply_component() {
 log "Namespace, configuration, secrets and network policies"
 apply_component "platform,config"
 
-log "Databases"
-apply_component "database"
+log "Databases and cache"
+apply_component "database,cache"
 for statefulset in postgres mysql mongodb; do
     kubectl -n "$NAMESPACE" rollout status "statefulset/$statefulset" --timeout="$TIMEOUT"
 done
+kubectl -n "$NAMESPACE" rollout status deployment/redis --timeout="$TIMEOUT"
 
 log "Migrations"
 # A Job's pod template is immutable: replace the previous run (kept for a day) with a new one.
@@ -83,6 +85,10 @@ until ready="$(kubectl -n "$NAMESPACE" get deployment ecommerce-api -o jsonpath=
     sleep 5
 done
 echo "ecommerce-api: ${ready} pods ready"
+
+log "Scheduled repairs"
+# After the migrations: a run against the previous schema would fail (and retry next time).
+apply_component "maintenance"
 
 # Anything without a phase label (nothing today) is applied last; the rest is unchanged.
 kubectl apply -f "$rendered" >/dev/null

@@ -30,8 +30,8 @@ k8s-deploy: ## Deploy to the current kubectl context in order, and wait (K8S_IMA
 
 # Not `kubectl delete -k`: that deletes the namespace, and with it the databases' volumes.
 k8s-delete: ## Delete the shop's workloads and config (namespace and database volumes stay)
-	$(KUBECTL) -n $(K8S_NAMESPACE) delete deployments,statefulsets,jobs,services,hpa,pdb,networkpolicies,configmaps,secrets \
+	$(KUBECTL) -n $(K8S_NAMESPACE) delete cronjobs,deployments,statefulsets,jobs,services,hpa,pdb,networkpolicies,configmaps,secrets \
 		-l app.kubernetes.io/part-of=ecommerce --ignore-not-found
 
-k8s-status: ## Pods, services, the HPA and the migration Job in the namespace
-	$(KUBECTL) -n $(K8S_NAMESPACE) get statefulsets,deployments,pods,services,hpa,pdb,jobs -o wide
+k8s-status: ## Pods, services, the HPA, the migration Job and the repair CronJobs in the namespace
+	$(KUBECTL) -n $(K8S_NAMESPACE) get statefulsets,deployments,pods,services,hpa,pdb,cronjobs,jobs -o wide

@@ -18,7 +18,9 @@ DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 BIN = Path(sys.executable).parent
 
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job", "CronJob"}
+# Workloads that run to completion: no selector of their own, no long-running probes.
+RUN_TO_COMPLETION_KINDS = {"Job", "CronJob"}
 
 
 def tool(name: str) -> Path:
@@ -52,12 +54,24 @@ def find(kind: str, name: str, docs: list[dict] | None = None) -> dict:
     raise LookupError(f"no {kind}/{name} in deploy/k8s")
 
 
+def pod_template(workload: dict) -> dict:
+    """The pod template of a Deployment, StatefulSet, Job or (through its Job template) CronJob."""
+    if workload["kind"] == "CronJob":
+        return workload["spec"]["jobTemplate"]["spec"]["template"]
+    return workload["spec"]["template"]
+
+
+def job_spec(workload: dict) -> dict:
+    """The Job spec of a Job, or the one a CronJob creates on each run."""
+    return workload["spec"]["jobTemplate"]["spec"] if workload["kind"] == "CronJob" else workload["spec"]
+
+
 def pod_spec(workload: dict) -> dict:
-    return workload["spec"]["template"]["spec"]
+    return pod_template(workload)["spec"]
 
 
 def pod_labels(workload: dict) -> dict:
-    return workload["spec"]["template"]["metadata"]["labels"]
+    return pod_template(workload)["metadata"]["labels"]
 
 
 def containers(workload: dict) -> list[dict]:

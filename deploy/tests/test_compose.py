@@ -1,6 +1,7 @@
 """docker-compose.yml, deploy/nginx.conf, the Dockerfile and .dockerignore agree with each other."""
 
 import re
+from urllib.parse import urlparse
 
 from deploy.tests import files
 
@@ -51,6 +52,37 @@ def test_api_waits_for_the_migration_which_waits_for_the_databases():
         assert migrate["depends_on"][database]["condition"] == "service_healthy"
     # Same image and configuration for both.
     assert migrate["image"] == api["image"] and migrate["env_file"] == api["env_file"]
+
+
+def test_redis_is_the_shared_cache_with_the_kubernetes_flags():
+    redis, api, migrate = services()["redis"], services()["api"], services()["migrate"]
+    k8s_pod = files.pod_spec(files.find("Deployment", "redis"))
+    (k8s_container,) = k8s_pod["containers"]
+    # The same image and flags as deploy/k8s/redis.yaml; a cache: no volume, no persistence.
+    assert redis["image"] == k8s_container["image"]
+    assert redis["command"] == k8s_container["command"] + k8s_container["args"]
+    assert "volumes" not in redis
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert redis["read_only"] is True and redis["cap_drop"] == ["ALL"]
+    assert redis["user"] == f"{k8s_pod['securityContext']['runAsUser']}:{k8s_pod['securityContext']['runAsGroup']}"
+    # The API starts only with its cache up; `run --rm migrate ... catalog_repair` brings it up too.
+    for service in (api, migrate):
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+    # .env points the API at that service, and the catalog cache is on.
+    env = files.parse_env_file(files.ENV_EXAMPLE)
+    url = urlparse(env["REDIS_URL"])
+    assert (url.scheme, url.hostname, url.port) == ("redis", "redis", 6379)
+    assert int(env["CATALOG_CACHE_SECONDS"]) > 0
+
+
+def test_compose_header_says_how_to_run_the_scheduled_repairs():
+    """Kubernetes schedules them (CronJobs); with Compose they run through `migrate`."""
+    header = files.COMPOSE_FILE.read_text()
+    cronjobs = [doc for doc in files.resources() if doc["kind"] == "CronJob"]
+    assert len(cronjobs) == 2
+    for cronjob in cronjobs:
+        (container,) = files.pod_spec(cronjob)["containers"]
+        assert f"docker compose run --rm migrate {' '.join(container['command'])}" in header
 
 
 def test_api_scales_behind_nginx():

@@ -33,6 +33,18 @@ spec:
         - command: ["python", "manage.py", "setup_stores"]
           image: registry.example.com/shop/ecommerce-api:1.0.0
         - image: postgres:16.10-bookworm
+---
+apiVersion: batch/v1
+kind: CronJob
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - command: ["python", "manage.py", "reconcile_orders"]
+              image: registry.example.com/shop/ecommerce-api:1.0.0
+            - image: redis:7.4.9-alpine
 """
 
 
@@ -82,10 +94,11 @@ def test_deploy_applies_in_order_and_waits_for_each_step(cluster):
         "version",
         f"kustomize {rendered_dir}",
         "apply -f <rendered> -l app.kubernetes.io/component in (platform,config)",
-        "apply -f <rendered> -l app.kubernetes.io/component in (database)",
+        "apply -f <rendered> -l app.kubernetes.io/component in (database,cache)",
         "-n ecommerce rollout status statefulset/postgres --timeout=600s",
         "-n ecommerce rollout status statefulset/mysql --timeout=600s",
         "-n ecommerce rollout status statefulset/mongodb --timeout=600s",
+        "-n ecommerce rollout status deployment/redis --timeout=600s",
         "-n ecommerce delete job ecommerce-migrate --ignore-not-found --wait=true",
         "apply -f <rendered> -l app.kubernetes.io/component in (migration)",
         '-n ecommerce get job ecommerce-migrate -o jsonpath={range .status.conditions[?(@.status=="True")]}'
@@ -94,6 +107,8 @@ def test_deploy_applies_in_order_and_waits_for_each_step(cluster):
         "-n ecommerce rollout status deployment/ecommerce-api --timeout=600s",
         "-n ecommerce get hpa ecommerce-api -o jsonpath={.spec.minReplicas}",
         "-n ecommerce get deployment ecommerce-api -o jsonpath={.status.readyReplicas}",
+        # The repair CronJobs only once the migrations ran.
+        "apply -f <rendered> -l app.kubernetes.io/component in (maintenance)",
         "apply -f <rendered>",
         "-n ecommerce get service ecommerce-api -o jsonpath={.status.loadBalancer.ingress[0].hostname}"
         "{.status.loadBalancer.ingress[0].ip}",
@@ -106,8 +121,8 @@ def test_deploy_swaps_in_the_requested_api_image_only(cluster):
     result = deploy({**env, "IMAGE": "ghcr.io/acme/shop-api:2.3.4"})
     assert result.returncode == 0, result.stderr
     applied = (tmp_path / "applied.yaml").read_text()
-    assert applied.count("image: ghcr.io/acme/shop-api:2.3.4") == 2
-    assert "image: postgres:16.10-bookworm" in applied
+    assert applied.count("image: ghcr.io/acme/shop-api:2.3.4") == 3
+    assert "image: postgres:16.10-bookworm" in applied and "image: redis:7.4.9-alpine" in applied
     assert "ecommerce-api:1.0.0" not in applied
 
 

@@ -3,8 +3,10 @@ routes, configuration that covers every setting, pinned images, hardened pods.""
 
 import re
 import subprocess
+from urllib.parse import urlparse
 
 import pytest
+from django.core.management import get_commands
 from django.http.request import validate_host
 from django.urls import resolve
 
@@ -15,7 +17,6 @@ from deploy.tests import files
 OPTIONAL_ENV = {
     "DATA_DIR": "the embedded default's directory; unused when the three database URLs are set",
     "STATIC_ROOT": "baked into the image (Dockerfile ENV) where collectstatic put the files",
-    "REDIS_URL": "optional shared cache; unset, throttle counters are per worker (deploy/README.md)",
     "BENCH_ENDPOINTS": "the `make bench` ceiling view; must stay off in production",
     "THROTTLE_LOGIN_IP_RATE": "the default rate is the production one",
     "THROTTLE_LOGIN_ACCOUNT_RATE": "the default rate is the production one",
@@ -26,8 +27,16 @@ OPTIONAL_ENV = {
     "GUNICORN_WORKER_TMP_DIR": "defaults to /dev/shm, a tmpfs even on the read-only root",
     "FORWARDED_ALLOW_IPS": "Django trusts X-Forwarded-Proto through BEHIND_PROXY, not gunicorn",
 }
-# Read by the settings, set by the Secret, and each passed to the API and the Job by name.
+# Read by the settings, set by the Secret, and each passed to the API, the migration Job and
+# the repair CronJobs by name.
 SECRET_ENV = {"SECRET_KEY", "DATABASE_URL", "MYSQL_URL", "MONGO_URL"}
+# The pods of our image that talk to the databases, by app.kubernetes.io/name.
+DATABASE_CLIENTS = {"ecommerce-api", "ecommerce-migrate", "ecommerce-reconcile-orders", "ecommerce-catalog-repair"}
+# The ones that use the Redis cache (test_cache_clients.py checks the CronJobs' commands).
+CACHE_CLIENTS = {"ecommerce-api", "ecommerce-catalog-repair"}
+# The servers inside the namespace: workload name and port.
+DATABASES = {"postgres": 5432, "mysql": 3306, "mongodb": 27017}
+SERVERS = {**DATABASES, "redis": 6379}
 
 _ENV_READ = re.compile(
     r"""(?:env_(?:str|bool|int|list)\(|os\.environ\.get\(|os\.getenv\(|os\.environ\[)\s*["']([A-Z][A-Z0-9_]*)["']"""
@@ -68,6 +77,50 @@ def selected_workloads(selector: dict) -> list[str]:
     return sorted(w["metadata"]["name"] for w in workloads() if selects(selector, files.pod_labels(w)))
 
 
+def network_policies() -> list[dict]:
+    return [doc for doc in files.all_resources() if doc["kind"] == "NetworkPolicy"]
+
+
+def workload_named(name: str) -> dict:
+    (workload,) = [w for w in workloads() if w["metadata"]["name"] == name]
+    return workload
+
+
+def egress_peers(workload: dict) -> set[tuple[str, int]]:
+    """(workload, port) pairs in the namespace that the Egress policies let `workload` open."""
+    peers = set()
+    for policy in network_policies():
+        spec = policy["spec"]
+        if "Egress" not in spec["policyTypes"] or not selects(spec["podSelector"], files.pod_labels(workload)):
+            continue
+        for rule in spec.get("egress", []):
+            for peer in rule.get("to", []):
+                if set(peer) != {"podSelector"}:
+                    continue  # DNS in kube-system
+                for target in selected_workloads(peer["podSelector"]):
+                    peers |= {(target, port["port"]) for port in rule["ports"]}
+    return peers
+
+
+def ingress_clients(server: str, port: int) -> set[str]:
+    """The workloads the Ingress policies let connect to `server` on `port`; each rule must
+    name its peers (pods of this namespace) and that one port."""
+    allowed = set()
+    for policy in network_policies():
+        spec = policy["spec"]
+        if "Ingress" not in spec["policyTypes"]:
+            continue
+        if not selects(spec["podSelector"], files.pod_labels(workload_named(server))):
+            continue
+        for rule in spec.get("ingress", []):
+            assert "from" in rule, f"{policy['metadata']['name']} opens {server} to everyone"
+            assert [p["port"] for p in rule["ports"]] == [port], policy["metadata"]["name"]
+            for peer in rule["from"]:
+                assert set(peer) == {"podSelector"}, "server peers are pods of this namespace only"
+                allowed |= set(selected_workloads(peer["podSelector"]))
+    return allowed
+
+
 @pytest.fixture
 def api() -> dict:
     return files.find("Deployment", "ecommerce-api")
@@ -78,7 +131,7 @@ def api() -> dict:
 
 def test_each_workload_selector_matches_its_own_pod_template():
     for workload in workloads():
-        if workload["kind"] == "Job":
+        if workload["kind"] in files.RUN_TO_COMPLETION_KINDS:
             continue
         assert selects(workload["spec"]["selector"], files.pod_labels(workload)), workload["metadata"]["name"]
 
@@ -117,30 +170,36 @@ def test_pdb_covers_the_api_pods_only():
     assert selected_workloads(pdb["spec"]["selector"]) == ["ecommerce-api"]
 
 
-def test_only_the_api_and_the_migration_job_reach_the_databases():
-    policies = [doc for doc in files.all_resources() if doc["kind"] == "NetworkPolicy"]
+def test_the_namespace_denies_all_traffic_by_default():
     default_deny = files.find("NetworkPolicy", "default-deny")
     assert default_deny["spec"]["podSelector"] == {}
     assert set(default_deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
 
-    for database, port in (("postgres", 5432), ("mysql", 3306), ("mongodb", 27017)):
-        statefulset = files.find("StatefulSet", database)
-        allowed = set()
-        for policy in policies:
-            if "Ingress" not in policy["spec"]["policyTypes"]:
-                continue
-            if not selects(policy["spec"]["podSelector"], files.pod_labels(statefulset)):
-                continue
-            for rule in policy["spec"].get("ingress", []):
-                assert "from" in rule, f"{policy['metadata']['name']} opens {database} to everyone"
-                assert [p["port"] for p in rule["ports"]] == [port]
-                for peer in rule["from"]:
-                    assert set(peer) == {"podSelector"}, "database peers are pods of this namespace only"
-                    allowed |= set(selected_workloads(peer["podSelector"]))
-        assert allowed == {"ecommerce-api", "ecommerce-migrate"}, database
 
-    egress = files.find("NetworkPolicy", "database-clients-egress")
-    assert selected_workloads(egress["spec"]["podSelector"]) == ["ecommerce-api", "ecommerce-migrate"]
+@pytest.mark.parametrize("database", sorted(DATABASES))
+def test_only_the_api_the_migration_and_the_repair_jobs_reach_the_databases(database):
+    assert ingress_clients(database, DATABASES[database]) == DATABASE_CLIENTS
+
+
+def test_only_the_api_and_the_catalog_repair_reach_redis():
+    assert ingress_clients("redis", SERVERS["redis"]) == CACHE_CLIENTS
+
+
+@pytest.mark.parametrize("client", sorted(DATABASE_CLIENTS))
+def test_each_client_may_open_exactly_the_connections_its_servers_accept(client):
+    """Both ends of every connection: what a client's egress allows is what the servers' ingress
+    admits from it (a one-sided rule is a connection that times out)."""
+    expected = {(name, port) for name, port in DATABASES.items()}
+    if client in CACHE_CLIENTS:
+        expected.add(("redis", SERVERS["redis"]))
+    assert egress_peers(workload_named(client)) == expected
+    for name, port in expected:
+        assert client in ingress_clients(name, port)
+
+
+def test_the_servers_open_no_connections_of_their_own():
+    for name in SERVERS:
+        assert egress_peers(workload_named(name)) == set(), name
 
 
 def test_config_and_secret_references_exist():
@@ -162,7 +221,7 @@ def test_config_and_secret_references_exist():
 
 def test_every_object_has_a_deploy_phase():
     """deploy-k8s.sh applies the objects by app.kubernetes.io/component, phase by phase."""
-    phases = {"platform", "config", "database", "migration", "api"}
+    phases = {"platform", "config", "database", "cache", "migration", "api", "maintenance"}
     for doc in files.resources(files.K8S):
         assert doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") in phases, doc["metadata"]["name"]
     script = (files.DEPLOY / "deploy-k8s.sh").read_text()
@@ -235,7 +294,7 @@ def test_every_pod_is_hardened_and_sized(workload):
 
 def test_every_long_running_container_has_probes():
     for workload in workloads():
-        if workload["kind"] == "Job" or workload["metadata"]["name"] == "locust-worker":
+        if workload["kind"] in files.RUN_TO_COMPLETION_KINDS or workload["metadata"]["name"] == "locust-worker":
             continue
         for container in files.pod_spec(workload)["containers"]:
             assert "readinessProbe" in container, workload["metadata"]["name"]
@@ -320,8 +379,14 @@ def test_configmap_is_production_grade():
         assert config.get(key), key
 
 
-def test_secrets_reach_the_api_and_the_job_by_name_and_nothing_real_is_committed():
-    for workload in (files.find("Deployment", "ecommerce-api"), files.find("Job", "ecommerce-migrate")):
+def app_workloads() -> list[dict]:
+    """The pods of our image that use the stores: the API, the migration Job, the repair CronJobs."""
+    return [w for w in workloads() if w["metadata"]["name"] in DATABASE_CLIENTS]
+
+
+def test_secrets_reach_our_workloads_by_name_and_nothing_real_is_committed():
+    assert {w["metadata"]["name"] for w in app_workloads()} == DATABASE_CLIENTS
+    for workload in app_workloads():
         (container,) = files.pod_spec(workload)["containers"]
         from_secret = {v["name"] for v in container.get("env", []) if "secretKeyRef" in v.get("valueFrom", {})}
         assert from_secret == SECRET_ENV, workload["metadata"]["name"]
@@ -343,3 +408,96 @@ def test_migration_job_runs_setup_stores_with_the_api_image(api):
     assert container["command"] == ["python", "manage.py", "setup_stores", "--skip-create"]
     assert container["image"] == files.pod_spec(api)["containers"][0]["image"]
     assert files.pod_spec(job)["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] >= 3
+
+
+# --- Scheduled repairs ---------------------------------------------------------------------------
+
+# CronJob name -> (command, schedule, the longest gap between runs in seconds).
+REPAIRS = {
+    "ecommerce-reconcile-orders": (["python", "manage.py", "reconcile_orders"], "*/5 * * * *", 300),
+    "ecommerce-catalog-repair": (["python", "manage.py", "catalog_repair"], "17 * * * *", 3600),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPAIRS))
+def test_repair_cronjobs_run_their_command_one_at_a_time_within_the_period(name):
+    command, schedule, period = REPAIRS[name]
+    cronjob = files.find("CronJob", name)
+    spec, job = cronjob["spec"], files.job_spec(cronjob)
+    (container,) = files.pod_spec(cronjob)["containers"]
+    assert container["command"] == command
+    assert command[2] in get_commands(), f"no management command {command[2]}"
+    assert spec["schedule"] == schedule
+    # Never two runs at once; a run missed by a while is skipped, not caught up in a burst.
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert 0 < spec["startingDeadlineSeconds"] < period
+    assert 1 <= spec["successfulJobsHistoryLimit"] <= 5 and 1 <= spec["failedJobsHistoryLimit"] <= 5
+    # A hung run is stopped before the next one is due.
+    assert 0 < job["activeDeadlineSeconds"] < period
+    assert files.pod_spec(cronjob)["restartPolicy"] == "Never"
+    # The job's pods carry the labels the NetworkPolicies select on.
+    assert files.pod_labels(cronjob)["app.kubernetes.io/name"] == name
+
+
+@pytest.mark.parametrize("name", sorted(REPAIRS))
+def test_repair_cronjobs_run_like_the_migration_job(name):
+    """Same image, configuration, secrets and hardening as the migration Job."""
+    migrate, cronjob = files.find("Job", "ecommerce-migrate"), files.find("CronJob", name)
+    (job_container,) = files.pod_spec(migrate)["containers"]
+    (container,) = files.pod_spec(cronjob)["containers"]
+    for key in ("image", "envFrom", "securityContext", "volumeMounts"):
+        assert container[key] == job_container[key], key
+    secret_env = [var for var in container["env"] if "valueFrom" in var]
+    assert secret_env == [var for var in job_container["env"] if "valueFrom" in var]
+    for key in ("securityContext", "volumes", "automountServiceAccountToken", "enableServiceLinks"):
+        assert files.pod_spec(cronjob)[key] == files.pod_spec(migrate)[key], key
+
+
+# --- The Redis cache -------------------------------------------------------------------------------
+
+
+def redis_flags(args: list[str]) -> dict[str, str]:
+    """`--name value` pairs of a redis-server command line."""
+    assert len(args) % 2 == 0 and all(name.startswith("--") for name in args[::2]), args
+    return dict(zip(args[::2], args[1::2], strict=True))
+
+
+def test_redis_is_a_cache_without_persistence_run_as_its_own_user():
+    redis = files.find("Deployment", "redis")
+    spec = files.pod_spec(redis)
+    (container,) = spec["containers"]
+    assert redis["spec"]["replicas"] == 1
+    # Two caches behind one Service during a rollout would split the catalog generation.
+    assert redis["spec"]["strategy"]["type"] == "Recreate"
+    assert container["image"].startswith("redis:7.") and container["image"].endswith("-alpine")
+    # redis-server itself, not the entrypoint that starts as root to chown /data.
+    assert container["command"] == ["redis-server"]
+    flags = redis_flags(container["args"])
+    assert flags == {
+        "--port": "6379",
+        "--protected-mode": "no",
+        "--save": "",
+        "--appendonly": "no",
+        "--maxmemory": "256mb",
+        "--maxmemory-policy": "allkeys-lru",
+    }
+    assert spec["securityContext"]["runAsUser"] == 999
+    assert {mount["mountPath"] for mount in container["volumeMounts"]} == {"/data"}
+    (volume,) = spec["volumes"]
+    assert "emptyDir" in volume
+    # The memory limit leaves room above maxmemory for Redis's own overhead.
+    limit = container["resources"]["limits"]["memory"]
+    assert limit.endswith("Mi") and int(limit[:-2]) > 256 * 1.25
+
+
+def test_the_configmap_points_every_replica_at_the_redis_service():
+    config = files.config_env()
+    url = urlparse(config["REDIS_URL"])
+    service = files.find("Service", "redis")
+    (port,) = service["spec"]["ports"]
+    assert url.scheme == "redis" and (url.hostname, url.port) == (service["metadata"]["name"], port["port"])
+    assert service["spec"].get("type", "ClusterIP") == "ClusterIP"
+    # No password in the URL, and none asked by the server: the NetworkPolicy is the guard.
+    assert url.password is None
+    assert "--requirepass" not in files.pod_spec(files.find("Deployment", "redis"))["containers"][0]["args"]
+    assert int(config["CATALOG_CACHE_SECONDS"]) > 0

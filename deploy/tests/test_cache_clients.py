@@ -1,0 +1,108 @@
+"""Which pods need Redis: the NetworkPolicies let exactly the workloads whose code uses the
+cache reach it. A repair CronJob kept away from Redis that did use it would hang on every
+run; one let in that does not would be a needless opening.
+
+Each repair command runs here, on the test stores, with a real repair to do and the cache
+pointed at a port where nothing listens: a command that uses the cache fails on it."""
+
+import io
+import socket
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from bson import ObjectId
+from django.core.management import call_command
+from django.test import override_settings
+
+from deploy.tests import files
+from deploy.tests.test_manifests import egress_peers
+from inventory import services as inventory_services
+from inventory.models import Inventory, StockReservation
+from inventory.services import ReservationLine
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def unreachable_redis() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def run_without_redis(command: list[str]) -> BaseException | None:
+    """Run `python manage.py <command>` in-process with both caches on an unreachable Redis;
+    the exception it raised, if any."""
+    backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": unreachable_redis()}
+    caches = {"default": backend, "catalog": {**backend, "KEY_PREFIX": "catalog"}}
+    name, *args = command
+    with override_settings(CACHES=caches, CATALOG_CACHE_SECONDS=300):
+        try:
+            call_command(name, *args, stdout=io.StringIO())
+        except Exception as error:  # noqa: BLE001 - what the command raised is the finding
+            return error
+    return None
+
+
+def caused_by_redis(error: BaseException | None) -> bool:
+    while error is not None:
+        if type(error).__module__.startswith(("redis", "django_redis")):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def reaches_redis(workload: dict) -> bool:
+    return any(peer == ("redis", 6379) for peer in egress_peers(workload))
+
+
+def cronjob(name: str) -> dict:
+    return files.find("CronJob", name)
+
+
+@pytest.fixture
+def broken_books():
+    """A crash between the steps: stock reserved for an order that was never written, and
+    an inventory row whose product is gone."""
+    product_id = str(ObjectId())
+    inventory_services.inventory_create(product_id=product_id, quantity=5)
+    reference = uuid.uuid4()
+    inventory_services.stock_reserve(
+        order_reference=reference,
+        lines=[ReservationLine(product_id=product_id, quantity=2, unit_price=Decimal("9.99"))],
+        sales_date=date.today(),
+    )
+    return product_id, reference
+
+
+def test_reconcile_orders_never_uses_the_cache_and_cannot_reach_it(broken_books):
+    product_id, reference = broken_books
+    workload = cronjob("ecommerce-reconcile-orders")
+    (container,) = files.pod_spec(workload)["containers"]
+    # Every reservation counts as old: the repair happens now.
+    error = run_without_redis([*container["command"][2:], "--grace-seconds", "0"])
+    assert error is None, repr(error)
+    # It did repair: the reservation is released and the stock is back.
+    row = Inventory.objects.using("mysql").get(product_id=product_id)
+    assert (row.quantity, row.reserved) == (5, 0)
+    reservation = StockReservation.objects.using("mysql").get(order_reference=reference)
+    assert reservation.status != StockReservation.Status.RESERVED
+    assert not reaches_redis(workload)
+
+
+def test_catalog_repair_uses_the_cache_and_may_reach_it(broken_books):
+    product_id, _ = broken_books
+    workload = cronjob("ecommerce-catalog-repair")
+    (container,) = files.pod_spec(workload)["containers"]
+    # Without Redis the repair's cache-generation bump fails, after the repair itself.
+    error = run_without_redis(container["command"][2:])
+    assert caused_by_redis(error), repr(error)
+    assert reaches_redis(workload)
+
+
+def test_only_cronjobs_that_use_the_cache_are_let_through_to_it():
+    """Every repair CronJob is one of the two above: a new one needs its own finding."""
+    names = {doc["metadata"]["name"] for doc in files.all_resources() if doc["kind"] == "CronJob"}
+    assert names == {"ecommerce-reconcile-orders", "ecommerce-catalog-repair"}
