@@ -8,6 +8,7 @@ cart and orders read MongoDB through the selectors.
 """
 
 import functools
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,13 +24,27 @@ def _cache():
     return caches["catalog"]
 
 
+def _fresh_generation() -> int:
+    # Never a number used before: a lost (evicted, flushed) generation must not bring
+    # back the keys of an old one.
+    return time.time_ns()
+
+
+def _generation(cache) -> int:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+        generation = cache.get(GENERATION_KEY)
+    return generation
+
+
 def catalog_changed() -> None:
     """Make every cached catalog read stale (called after each catalog write)."""
     cache = _cache()
     try:
         cache.incr(GENERATION_KEY)
-    except ValueError:  # no generation yet (or evicted): start one that no key uses
-        cache.set(GENERATION_KEY, 1, timeout=None)
+    except ValueError:  # no generation (never set, or evicted): a fresh one
+        cache.set(GENERATION_KEY, _fresh_generation(), timeout=None)
 
 
 def invalidates_catalog(service):
@@ -56,7 +71,9 @@ def cached_read(view_method):
         if not seconds:
             return view_method(view, request, *args, **kwargs)
         cache = _cache()
-        generation = cache.get(GENERATION_KEY, 0)
+        generation = _generation(cache)
+        if generation is None:  # the cache is down: read through
+            return view_method(view, request, *args, **kwargs)
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
         role = "staff" if is_staff(request.user) else "public"
         # Scheme and host too: pagination links in the body are absolute.

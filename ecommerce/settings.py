@@ -163,7 +163,14 @@ MONGO_DEFAULT_DB = "ecommerce"
 # and catalog reads are not cached (a per-process cache would serve stale products).
 REDIS_URL = env_str("REDIS_URL")
 # django-redis keeps one client per process; Django's own RedisCache builds one per call.
-_REDIS = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}
+# A cache that is down is a miss, not an error: catalog reads go to MongoDB and rate limits
+# let requests through until Redis is back (short timeouts, so no worker hangs on it).
+_REDIS = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": REDIS_URL,
+    "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 if REDIS_URL:
     CACHES = {"default": _REDIS, "catalog": {**_REDIS, "KEY_PREFIX": "catalog"}}
 else:

@@ -75,3 +75,28 @@ def test_without_a_shared_cache_reads_go_to_mongodb(anon_client, mongo_commands)
         anon_client.get(f"/api/products/{product.id}")
 
     assert commands
+
+
+def test_a_lost_generation_never_brings_back_old_entries(shared_cache, anon_client, staff_client):
+    from catalog.cache import GENERATION_KEY
+
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "20.00"
+    shared_cache.delete(GENERATION_KEY)  # evicted by the LRU, or Redis restarted
+    assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "20.00"
+
+    shared_cache.delete(GENERATION_KEY)
+    assert staff_client.patch(f"/api/products/{product.id}", {"price": "30.00"}).status_code == 200
+
+    assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "30.00"
+
+
+def test_a_cache_that_is_down_is_read_through(anon_client, staff_client, customer):
+    down = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    down["OPTIONS"] = {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    with override_settings(CACHES={"default": down, "catalog": down}, CATALOG_CACHE_SECONDS=60):
+        assert anon_client.get(f"/api/products/{product.id}").status_code == 200
+        assert staff_client.patch(f"/api/products/{product.id}", {"price": "21.00"}).status_code == 200
+        login = anon_client.post("/api/auth/token", {"email": customer.email, "password": "Str0ng-Passw0rd!"})
+        assert login.status_code == 200
