@@ -7,10 +7,19 @@ schema tells the truth without each view repeating it.
 """
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers
 from rest_framework.permissions import AllowAny
 
 from ecommerce.permissions import IsStaffOrReadOnly
+
+OBJECT_ID_PATTERN = "^[0-9a-fA-F]{24}$"
+OBJECT_ID_SCHEMA = {"type": "string", "pattern": OBJECT_ID_PATTERN, "example": "6b0da54becce2e8703ae3d6f"}
+
+
+@extend_schema_field(OBJECT_ID_SCHEMA)
+class ObjectIdCharField(serializers.CharField):
+    """A CharField documented as a 24-hex-digit id; the serializer still does the validating."""
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -30,6 +39,8 @@ _DESCRIPTIONS = {
     "404": "not_found: unknown id, malformed id, or another customer's object.",
     "409": "conflict.",
     "413": "payload_too_large: body over 1 MiB.",
+    "414": "The request line (path and query string) is over 4094 bytes: the HTTP server refuses it "
+    "before the API sees it, with a short HTML page rather than the JSON envelope.",
     "415": "unsupported_media_type: send application/json.",
     "429": "rate_limited; see Retry-After.",
     "503": "service_unavailable: a database is unreachable; details.database names it.",
@@ -56,7 +67,9 @@ class AutoSchema(SpectacularAutoSchema):
         if "{" in self.path:
             statuses.append("404")
         if self.method in _BODY_METHODS:
-            statuses += ["400", "413", "415"]
+            statuses.append("413")
+            if self.get_request_serializer() is not None:
+                statuses += ["400", "415"]  # a body-less action never parses one
         elif self.method == "GET" and (self._is_list_view() or self.get_filter_backends() or self._query_params()):
             statuses.append("400")
         if view.throttle_classes or getattr(view, "get_throttles", None) and view.get_throttles():
@@ -74,6 +87,16 @@ class AutoSchema(SpectacularAutoSchema):
             return True
         return False
 
+    def get_auth(self):
+        """Public reads say so: catalog reads need no token (IsStaffOrReadOnly lets anyone GET)."""
+        auths = super().get_auth()
+        public_read = self.method == "GET" and any(
+            isinstance(permission, IsStaffOrReadOnly) for permission in self.view.get_permissions()
+        )
+        if public_read and {} not in auths:
+            auths.append({})
+        return auths
+
     def _query_params(self) -> bool:
         return any(p.get("in") == "query" for p in self._get_parameters())
 
@@ -87,4 +110,10 @@ class AutoSchema(SpectacularAutoSchema):
                     **self._get_response_for_code(ErrorSerializer, status, direction=direction),
                     "description": _DESCRIPTIONS[status],
                 }
+        if "414" not in responses:
+            # gunicorn's limit_request_line; no JSON can be promised for it (see _DESCRIPTIONS).
+            responses["414"] = {
+                "content": {"text/html": {"schema": {"type": "string"}}},
+                "description": _DESCRIPTIONS["414"],
+            }
         return responses

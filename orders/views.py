@@ -28,6 +28,7 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
         "A repeat of the same request answers the first answer again."
     ),
 )
+_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The order's id.")
 _TRANSITION = error_response("invalid_transition: the order cannot move from its status to that one.")
 
 
@@ -84,10 +85,11 @@ class OrderViewSet(viewsets.GenericViewSet):
         headers = {"Idempotent-Replayed": "true"} if placed.replayed else {}
         return Response(placed.body, status=placed.status_code, headers=headers)
 
+    @extend_schema(parameters=[_ID])
     def retrieve(self, request, pk: str):
         return Response(OrderSerializer(selectors.order_get_for(actor=request.user, order_id=int(pk))).data)
 
-    @extend_schema(request=OrderStatusSerializer, responses={200: OrderSerializer, 409: _TRANSITION})
+    @extend_schema(parameters=[_ID], request=OrderStatusSerializer, responses={200: OrderSerializer, 409: _TRANSITION})
     @action(detail=True, methods=["patch"])
     def status(self, request, pk: str):
         body = OrderStatusSerializer(data=request.data)
@@ -96,7 +98,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         order = services.order_status_change(order=order, status=body.validated_data["status"], actor=request.user)
         return Response(OrderSerializer(order).data)
 
-    @extend_schema(request=None, responses={200: OrderSerializer, 409: _TRANSITION})
+    @extend_schema(parameters=[_ID], request=None, responses={200: OrderSerializer, 409: _TRANSITION})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk: str):
         order = selectors.order_get_for(actor=request.user, order_id=int(pk))

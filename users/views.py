@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -23,6 +23,7 @@ from users.serializers import (
 )
 from users.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterIpThrottle
 
+_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The user's id.")
 _UPDATE_RESPONSES = {
     200: UserSerializer,
     403: error_response("permission_denied: only staff may change is_staff."),
@@ -67,11 +68,12 @@ class UserViewSet(viewsets.GenericViewSet):
     def me(self, request):
         return Response(UserSerializer(request.user).data)
 
+    @extend_schema(parameters=[_ID])
     def retrieve(self, request, pk: str):
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))
         return Response(UserSerializer(user).data)
 
-    @extend_schema(request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
+    @extend_schema(parameters=[_ID], request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
     def update(self, request, pk: str):
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))
         serializer = UserUpdateSerializer(data=request.data)
@@ -79,11 +81,11 @@ class UserViewSet(viewsets.GenericViewSet):
         user = services.user_update(user=user, actor=request.user, data=serializer.validated_data)
         return Response(UserSerializer(user).data)
 
-    @extend_schema(request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
+    @extend_schema(parameters=[_ID], request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
     def partial_update(self, request, pk: str):
         return self.update(request, pk)
 
-    @extend_schema(responses=OrderSerializer(many=True))
+    @extend_schema(parameters=[_ID], responses=OrderSerializer(many=True))
     @action(detail=True, methods=["get"])
     def orders(self, request, pk: str):
         """The user's orders, newest first (self or staff)."""
@@ -91,6 +93,7 @@ class UserViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(order_selectors.order_list(user_id=user.pk))
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
+    @extend_schema(parameters=[_ID], responses={204: None})
     def destroy(self, request, pk: str):
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))
         services.user_delete(user=user)
