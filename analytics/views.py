@@ -1,3 +1,4 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -13,10 +14,13 @@ from analytics.serializers import (
     SalesSeriesSerializer,
 )
 from ecommerce.permissions import IsStaff
+from ecommerce.schema import OBJECT_ID_SCHEMA
 
 _RANGE = [
-    OpenApiParameter("from", str, description="First day, YYYY-MM-DD (default: 29 days before `to`)."),
-    OpenApiParameter("to", str, description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)."),
+    OpenApiParameter(
+        "from", OpenApiTypes.DATE, description="First day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days."
+    ),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)."),
 ]
 
 
@@ -32,7 +36,7 @@ class AnalyticsViewSet(viewsets.ViewSet):
     permission_classes = [IsStaff]
 
     @extend_schema(
-        parameters=[*_RANGE, OpenApiParameter("product_id", str, description="Only this product.")],
+        parameters=[*_RANGE, OpenApiParameter("product_id", OBJECT_ID_SCHEMA, description="Only this product.")],
         responses=SalesSeriesSerializer,
     )
     @action(detail=False, methods=["get"])
@@ -44,7 +48,12 @@ class AnalyticsViewSet(viewsets.ViewSet):
         return Response(SalesSeriesSerializer({"from": query["from"], "to": query["to"], "series": series}).data)
 
     @extend_schema(
-        parameters=[*_RANGE, OpenApiParameter("limit", int, description="1..100, default 10.")],
+        parameters=[
+            *_RANGE,
+            OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 100}, description="1..100, default 10."
+            ),
+        ],
         responses=PopularProductsSerializer,
     )
     @action(detail=False, methods=["get"], url_path="popular-products")

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
 from ecommerce import mongo
+from ecommerce.schema import ObjectIdCharField
 
 
 def _money():
@@ -30,7 +31,7 @@ class CartSerializer(serializers.Serializer):
 
 
 class CartItemAddSerializer(serializers.Serializer):
-    product_id = serializers.CharField(max_length=24)
+    product_id = ObjectIdCharField(max_length=24)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
     def validate_product_id(self, value):

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
 from ecommerce import mongo
+from ecommerce.schema import ObjectIdCharField
 from orders.countries import COUNTRY_CODES
 from orders.models import Order, OrderLine
 
@@ -61,7 +62,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class OrderItemInSerializer(serializers.Serializer):
-    product_id = serializers.CharField(max_length=24)
+    product_id = ObjectIdCharField(max_length=24)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
     def validate_product_id(self, value: str) -> str:

@@ -21,7 +21,7 @@ MAX_IDEMPOTENCY_KEY = 255
 
 _IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": "^[ -~]*[!-~][ -~]*$"},
     OpenApiParameter.HEADER,
     description=(
         "1 to 255 printable ASCII characters (a UUID is a good choice). "

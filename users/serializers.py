@@ -22,9 +22,15 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+_RULES_HELP = (
+    "At least 8 characters, not all digits, not a common password and not too like the email or names "
+    "(400 validation_error naming `password` otherwise)."
+)
+
+
 class UserCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False, help_text=_RULES_HELP)
     first_name = serializers.CharField(max_length=150, allow_blank=True, required=False, default="")
     last_name = serializers.CharField(max_length=150, allow_blank=True, required=False, default="")
     phone = serializers.CharField(max_length=32, allow_blank=True, required=False, default="")
@@ -41,7 +47,9 @@ class UserUpdateSerializer(serializers.Serializer):
     """Every field optional: PUT and PATCH change only what is sent."""
 
     email = serializers.EmailField(max_length=254, required=False)
-    password = serializers.CharField(max_length=128, write_only=True, required=False, trim_whitespace=False)
+    password = serializers.CharField(
+        max_length=128, write_only=True, required=False, trim_whitespace=False, help_text=_RULES_HELP
+    )
     first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     phone = serializers.CharField(max_length=32, allow_blank=True, required=False)
