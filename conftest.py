@@ -39,6 +39,15 @@ def mongo_server():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters are per test: one test's logins must not rate-limit the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _empty_mongo(mongo_server):
     yield
     db = mongo.get_db()

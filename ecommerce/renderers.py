@@ -1,10 +1,13 @@
-"""JSON rendering with orjson: the same bytes DRF's JSONRenderer would send, made faster."""
+"""JSON with orjson: rendering the same bytes DRF's JSONRenderer would send, faster, and
+parsing request bodies strictly."""
 
 import uuid
 from decimal import Decimal
 
 import orjson
 from django.utils.functional import Promise
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 
 
@@ -21,3 +24,14 @@ class OrjsonRenderer(JSONRenderer):
             return b""
         # Non-string keys: DRF keys list-item errors by index ({"tags": {0: [...]}}).
         return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+class OrjsonParser(JSONParser):
+    """JSON bodies parsed by orjson, which refuses what no store can keep: lone surrogates
+    ("\\ud800"), NaN and Infinity. Malformed input is the contract's 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return orjson.loads(stream.read())
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None

@@ -207,7 +207,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["ecommerce.renderers.OrjsonRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["ecommerce.renderers.OrjsonParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # No OPTIONS metadata: the schema at /api/schema describes every route (OPTIONS is 405).
     "DEFAULT_METADATA_CLASS": None,
@@ -219,6 +219,7 @@ REST_FRAMEWORK = {
         "login_ip": env_str("THROTTLE_LOGIN_IP_RATE", "20/min"),
         "login_account": env_str("THROTTLE_LOGIN_ACCOUNT_RATE", "10/min"),
         "register_ip": env_str("THROTTLE_REGISTER_RATE", "10/min"),
+        "refresh_ip": env_str("THROTTLE_REFRESH_IP_RATE", "60/min"),
     },
     # Client IPs for throttling: 0 trusts only REMOTE_ADDR; behind N proxies set N.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),

@@ -22,6 +22,12 @@ class LoginIpThrottle(_Switchable):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class RefreshIpThrottle(LoginIpThrottle):
+    """Refreshing is not guessing a password: its own, wider budget per address."""
+
+    scope = "refresh_ip"
+
+
 class LoginAccountThrottle(_Switchable):
     """Slows guessing one account's password from many addresses."""
 

@@ -21,7 +21,7 @@ from users.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from users.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterIpThrottle
+from users.throttles import LoginAccountThrottle, LoginIpThrottle, RefreshIpThrottle, RegisterIpThrottle
 
 _ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The user's id.")
 _UPDATE_RESPONSES = {
@@ -117,7 +117,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
     serializer_class = ActiveTokenRefreshSerializer
-    throttle_classes = [LoginIpThrottle]
+    throttle_classes = [RefreshIpThrottle]
 
     @extend_schema(
         responses={

@@ -21,6 +21,7 @@ OPTIONAL_ENV = {
     "THROTTLE_LOGIN_IP_RATE": "the default rate is the production one",
     "THROTTLE_LOGIN_ACCOUNT_RATE": "the default rate is the production one",
     "THROTTLE_REGISTER_RATE": "the default rate is the production one",
+    "THROTTLE_REFRESH_IP_RATE": "the default rate is the production one",
     "HOST_BIND": "gunicorn listens on 0.0.0.0 by default, as a pod must",
     "GUNICORN_THREADS": "sync workers (the default 1) suit this CPU-bound API",
     "GUNICORN_MAX_REQUESTS": "the default recycles workers every 20000 requests",

@@ -128,3 +128,11 @@ def test_schema_docs_and_metrics_are_served(anon_client):
 
     metrics = anon_client.get("/metrics")
     assert metrics.status_code == 200 and b"django_http_requests" in metrics.content
+
+
+def test_a_lone_surrogate_or_nan_in_a_body_is_a_400(staff_client):
+    for body in ('{"name": "\\ud800", "price": "1.00"}', '{"name": "x", "price": NaN}'):
+        response = staff_client.post("/api/products", data=body, content_type="application/json")
+
+        assert response.status_code == 400, body
+        assert response.json()["error"]["code"] == "validation_error"
