@@ -11,10 +11,11 @@ class SalesFigures(models.Model):
     date = models.DateField()
     orders = models.IntegerField(default=0)
     units = models.IntegerField(default=0)
-    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # Wide: a day's figures only grow (a cancellation moves revenue to cancelled_revenue).
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     cancelled_orders = models.IntegerField(default=0)
     cancelled_units = models.IntegerField(default=0)
-    cancelled_revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    cancelled_revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

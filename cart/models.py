@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+# As many products as one order may have lines (orders.serializers.MAX_ORDER_LINES).
+MAX_CART_LINES = 100
 MAX_LINE_QUANTITY = 1000
 
 

@@ -7,7 +7,8 @@ from ecommerce.schema import ObjectIdCharField
 
 
 def _money():
-    return serializers.DecimalField(max_digits=12, decimal_places=2)
+    # 100 lines of 1000 units at 1,000,000.00: up to 12 digits before the point.
+    return serializers.DecimalField(max_digits=16, decimal_places=2)
 
 
 class CartLineSerializer(serializers.Serializer):

@@ -6,9 +6,10 @@ from django.utils import timezone
 
 from cart import selectors as cart_selectors
 from cart.exceptions import CartItemNotFound, CartQuantityExceeded, ProductUnavailable
-from cart.models import MAX_LINE_QUANTITY, CartItem
+from cart.models import MAX_CART_LINES, MAX_LINE_QUANTITY, CartItem
 from cart.selectors import Cart
 from catalog import selectors as catalog_selectors
+from ecommerce.exceptions import ValidationFailed
 
 
 def cart_item_add(*, user_id: int, product_id: str, quantity: int) -> Cart:
@@ -27,6 +28,8 @@ def cart_item_add(*, user_id: int, product_id: str, quantity: int) -> Cart:
     product = products.get(product_id)
     if product is None or not product.is_active:
         raise ProductUnavailable()
+    if product_id not in in_cart and len(in_cart) >= MAX_CART_LINES:
+        raise ValidationFailed(details={"product_id": [f"A cart holds at most {MAX_CART_LINES} products."]})
     _line_add(user_id=user_id, product_id=product_id, quantity=quantity)
     return cart_selectors.cart_get(user_id=user_id, known_products=products)
 

@@ -44,6 +44,7 @@ from orders import selectors
 from orders.exceptions import EmptyCart, IdempotencyConflict, InvalidTransition, ProductsUnavailable, ReplayedError
 from orders.models import IdempotencyKey, Order, OrderLine
 from orders.serializers import order_representation
+from users import selectors as user_selectors
 from users.models import User
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ TRANSITIONS = {
     Order.Status.PAID: {Order.Status.SHIPPED, Order.Status.CANCELLED},
     Order.Status.SHIPPED: {Order.Status.DELIVERED},
 }
+# What Order.total (numeric(12, 2)) holds.
+MAX_ORDER_TOTAL = Decimal("9999999999.99")
 IDEMPOTENCY_TTL = timedelta(seconds=selectors.IDEMPOTENCY_TTL_SECONDS)
 # How long a repeat waits for the first request with its key to finish before a 409.
 IDEMPOTENCY_WAIT_SECONDS = 10.0
@@ -90,7 +93,7 @@ def _order_owner(*, actor: User, user_id: int | None) -> User:
         return actor
     if not is_staff(actor):
         raise PermissionDenied("Only staff may order for another user.")
-    owner = User.objects.filter(pk=user_id).first()
+    owner = user_selectors.user_find(user_id=user_id)
     if owner is None:
         raise ValidationFailed(details={"user_id": ["No such user."]})
     return owner
@@ -219,6 +222,8 @@ def _place(
         cart_lines = {line.id: line.quantity for line in cart.items}
     else:
         priced = _priced_items(items=items or [])
+    if sum((item.line_total for item in priced), Decimal("0")) > MAX_ORDER_TOTAL:
+        raise ValidationFailed(details={"items": [f"The order total may be at most {MAX_ORDER_TOTAL}."]})
     reference = uuid.uuid4()
     placed_at = timezone.now()
     order_reserve_stock(reference=reference, items=priced, sales_date=placed_at.date())

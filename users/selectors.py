@@ -16,6 +16,10 @@ def user_list(*, search: str | None = None) -> QuerySet[User]:
     return users
 
 
+def user_find(*, user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id).first()
+
+
 def user_get_for(*, actor: User, user_id: int) -> User:
     """The user `user_id` as `actor` may see it: self or staff, else 404."""
     ensure_owner_or_staff(actor, user_id, "User")

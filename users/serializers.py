@@ -54,6 +54,13 @@ class UserUpdateSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     phone = serializers.CharField(max_length=32, allow_blank=True, required=False)
     is_staff = serializers.BooleanField(required=False)
+    current_password = serializers.CharField(
+        max_length=128,
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        help_text="Required to change your own email or password (not when staff change someone else's).",
+    )
 
     def validate_phone(self, value):
         return _validate_phone(value)

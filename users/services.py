@@ -34,9 +34,23 @@ def user_create(*, email: str, password: str, first_name: str = "", last_name: s
 
 
 def user_update(*, user: User, actor: User, data: dict) -> User:
-    """Change the fields in `data`; `is_staff` by staff only; a new password is validated and re-hashed."""
+    """Change the fields in `data`; `is_staff` by staff only; a superuser's account by a
+    superuser only; one's own email or password only with `current_password`; a new
+    password is validated and re-hashed."""
     if "is_staff" in data and data["is_staff"] != user.is_staff and not is_staff(actor):
         raise PermissionDenied("Only staff may change is_staff.")
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser may change a superuser's account.")
+    changed = [
+        field for field in ("first_name", "last_name", "phone", "is_staff", "email", "password") if field in data
+    ]
+    if actor.pk == user.pk and {"email", "password"} & set(changed):
+        # A stolen access token must not become a stolen account.
+        if not user.check_password(data.get("current_password") or ""):
+            raise ValidationFailed(
+                "Changing your email or password needs your current password.",
+                details={"current_password": ["Wrong or missing."]},
+            )
     for field in ("first_name", "last_name", "phone", "is_staff"):
         if field in data:
             setattr(user, field, data[field])
@@ -47,7 +61,8 @@ def user_update(*, user: User, actor: User, data: dict) -> User:
         user.set_password(data["password"])
     try:
         with transaction.atomic():
-            user.save()
+            # Only what changed: a concurrent staff change to other fields stays.
+            user.save(update_fields=changed)
     except IntegrityError:
         raise ConflictError(_EMAIL_TAKEN, details={"email": [_EMAIL_TAKEN]}) from None
     return user

@@ -208,3 +208,17 @@ def test_concurrent_adds_of_one_product_make_one_line(live_api):
 
     assert statuses == [201] * 12
     assert list(CartItem.objects.filter(user=buyer).values_list("quantity", flat=True)) == [12]
+
+
+def test_a_cart_holds_at_most_100_products_and_prices_the_largest_total(customer_client, customer):
+    from cart.models import MAX_CART_LINES
+
+    big = [product(name=f"Gold bar {i}", price="1000000.00") for i in range(MAX_CART_LINES)]
+    CartItem.objects.bulk_create(CartItem(user=customer, product_id=p.id, quantity=1000) for p in big)
+
+    refused = add(customer_client, customer, product(name="One more"))
+    cart = customer_client.get(f"/api/cart/{customer.id}")
+
+    assert refused.status_code == 400 and "product_id" in refused.json()["error"]["details"]
+    assert cart.status_code == 200 and cart.json()["total"] == "100000000000.00"
+    assert CartItem.objects.filter(user=customer).count() == MAX_CART_LINES

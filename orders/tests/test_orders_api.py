@@ -366,3 +366,14 @@ def test_reservations_use_the_orders_reference(customer_client):
     place(customer_client, (product(), 1))
     order = Order.objects.get()
     assert StockReservation.objects.using("mysql").get().order_reference == order.reference
+
+
+def test_an_order_over_the_largest_total_is_a_400_and_reserves_nothing(customer_client):
+    bars = [product(name=f"Gold bar {i}", price="1000000.00", stock=1000) for i in range(11)]
+
+    response = place(customer_client, *[(bar, 1000) for bar in bars])
+
+    assert response.status_code == 400
+    assert "items" in response.json()["error"]["details"]
+    assert all(stock(bar.id) == (1000, 0) for bar in bars)
+    assert not Order.objects.exists()

@@ -111,17 +111,58 @@ def test_staff_can_promote(staff_client, customer):
 
 
 def test_password_change_rehashes_and_is_validated(customer_client, customer):
-    weak = customer_client.put(f"/api/users/{customer.id}", {"password": "123"}, format="json")
+    current = {"current_password": TEST_PASSWORD}
+    weak = customer_client.put(f"/api/users/{customer.id}", {"password": "123", **current}, format="json")
     assert weak.status_code == 400
 
-    response = customer_client.put(f"/api/users/{customer.id}", {"password": "An0ther-Secret!"}, format="json")
+    response = customer_client.put(
+        f"/api/users/{customer.id}", {"password": "An0ther-Secret!", **current}, format="json"
+    )
     assert response.status_code == 200
     customer.refresh_from_db()
     assert customer.check_password("An0ther-Secret!")
 
 
+def test_own_email_or_password_change_needs_the_current_password(customer_client, customer):
+    for change in ({"email": "new@example.com"}, {"password": "An0ther-Secret!"}):
+        missing = customer_client.patch(f"/api/users/{customer.id}", change)
+        wrong = customer_client.patch(f"/api/users/{customer.id}", {**change, "current_password": "nope"})
+
+        assert missing.status_code == wrong.status_code == 400
+        assert "current_password" in wrong.json()["error"]["details"]
+    customer.refresh_from_db()
+    assert customer.email == "customer@example.com" and customer.check_password(TEST_PASSWORD)
+
+
+def test_staff_reset_a_customer_password_but_not_a_superuser_one(staff_client, customer):
+    from users.models import User
+
+    boss = User.objects.create_superuser("root@example.com", TEST_PASSWORD)
+
+    assert staff_client.patch(f"/api/users/{customer.id}", {"password": "Reset-Passw0rd!"}).status_code == 200
+    assert staff_client.patch(f"/api/users/{boss.id}", {"password": "Reset-Passw0rd!"}).status_code == 403
+    boss.refresh_from_db()
+    assert boss.check_password(TEST_PASSWORD)
+
+
+def test_an_update_writes_only_the_fields_it_changes(customer, staff):
+    from users.services import user_update
+
+    stale = User.objects.get(pk=customer.pk)
+    User.objects.filter(pk=customer.pk).update(is_staff=True)  # staff promoted them meanwhile
+
+    user_update(user=stale, actor=stale, data={"first_name": "Cat"})
+
+    customer.refresh_from_db()
+    assert customer.first_name == "Cat" and customer.is_staff is True
+
+
 def test_email_change_to_a_taken_one_conflicts(customer_client, customer, other_customer):
-    response = customer_client.put(f"/api/users/{customer.id}", {"email": "other@example.com"}, format="json")
+    response = customer_client.put(
+        f"/api/users/{customer.id}",
+        {"email": "other@example.com", "current_password": TEST_PASSWORD},
+        format="json",
+    )
 
     assert response.status_code == 409
 
