@@ -33,6 +33,9 @@ def user_create(*, email: str, password: str, first_name: str = "", last_name: s
     return user
 
 
+_UPDATABLE = ("first_name", "last_name", "phone", "is_staff", "email", "password")
+
+
 def user_update(*, user: User, actor: User, data: dict) -> User:
     """Change the fields in `data`; `is_staff` by staff only; a superuser's account by a
     superuser only; one's own email or password only with `current_password`; a new
