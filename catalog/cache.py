@@ -8,6 +8,7 @@ cart and orders read MongoDB through the selectors.
 """
 
 import functools
+import logging
 import time
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from ecommerce.permissions import is_staff
 
 GENERATION_KEY = "catalog:generation"
+logger = logging.getLogger(__name__)
 
 
 def _cache():
@@ -42,9 +44,14 @@ def catalog_changed() -> None:
     """Make every cached catalog read stale (called after each catalog write)."""
     cache = _cache()
     try:
-        cache.incr(GENERATION_KEY)
+        bumped = cache.incr(GENERATION_KEY)
     except ValueError:  # no generation (never set, or evicted): a fresh one
         cache.set(GENERATION_KEY, _fresh_generation(), timeout=None)
+        return
+    if bumped is None:
+        # The cache was unreachable (its errors are ignored): entries it still holds may
+        # lag this write until they expire, CATALOG_CACHE_SECONDS at most.
+        logger.warning("Catalog cache generation not bumped: the cache is unreachable.")
 
 
 def invalidates_catalog(service):

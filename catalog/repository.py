@@ -10,7 +10,7 @@ Functions take and return plain Python values (str ids, Decimal prices), never r
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -68,7 +68,6 @@ class Product:
     created_at: datetime
     updated_at: datetime
     revision: int = 0
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def rating_average(self) -> Decimal:

@@ -1,6 +1,7 @@
 """The MongoDB client: one per process, created lazily (so after gunicorn forks).
 
-Only this module and each MongoDB app's repository.py talk pymongo.
+Only this module and each MongoDB app's repository.py read or write documents (health,
+the error handler and the embedded server only ping or classify errors).
 """
 
 import os
@@ -19,6 +20,8 @@ from ecommerce.exceptions import NotFoundError
 _lock = threading.Lock()
 _client: MongoClient | None = None
 _client_pid: int | None = None
+_database: str | None = None
+_engine: str | None = None
 _index_builders: list[Callable[[Database], None]] = []
 
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -41,15 +44,19 @@ def mongo_url() -> str:
 
 
 def get_client() -> MongoClient:
-    global _client, _client_pid
+    global _client, _client_pid, _database, _engine
     pid = os.getpid()
     if _client is None or _client_pid != pid:
         with _lock:
             if _client is None or _client_pid != pid:
                 # A client inherited through fork() is unusable: build a new one.
                 timeout = settings.MONGO_TIMEOUT_MS
+                url = mongo_url()
+                # Parsed once: a mongodb+srv:// URL costs DNS look-ups on every parse.
+                _database = uri_parser.parse_uri(url).get("database") or settings.MONGO_DEFAULT_DB
+                _engine = None
                 _client = MongoClient(
-                    mongo_url(),
+                    url,
                     tz_aware=True,
                     connect=False,
                     serverSelectionTimeoutMS=timeout,
@@ -62,18 +69,29 @@ def get_client() -> MongoClient:
 
 
 def get_db() -> Database:
-    database = uri_parser.parse_uri(mongo_url()).get("database") or settings.MONGO_DEFAULT_DB
-    return get_client()[database]
+    client = get_client()
+    return client[_database]
+
+
+def server_engine() -> str:
+    """What serves MongoDB here: `mongodb`, or `nx-27017` (the embedded default, the tests).
+    Asked once per client."""
+    global _engine
+    if _engine is None:
+        info = get_client().admin.command("buildInfo")
+        _engine = "nx-27017" if info.get("process") == "nx_27017" else "mongodb"
+    return _engine
 
 
 def reset_client() -> None:
     """Drop the client (tests that point MONGO_URL elsewhere, shutdown)."""
-    global _client, _client_pid
+    global _client, _client_pid, _engine
     with _lock:
         if _client is not None:
             _client.close()
         _client = None
         _client_pid = None
+        _engine = None
 
 
 def register_indexes(builder: Callable[[Database], None]) -> Callable[[Database], None]:

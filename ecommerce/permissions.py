@@ -31,17 +31,3 @@ def ensure_owner_or_staff(user, owner_id: int | None, what: str = "Object") -> N
         return
     if owner_id is None or user.pk != owner_id:
         raise NotFoundError(f"{what} not found.")
-
-
-class IsOwnerOrStaff(permissions.BasePermission):
-    """Object-level: the object's `owner_id` (or `user_id`) is the caller, or the caller is staff."""
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated)
-
-    def has_object_permission(self, request, view, obj):
-        owner_id = getattr(obj, "owner_id", None)
-        if owner_id is None:
-            owner_id = getattr(obj, "user_id", None)
-        ensure_owner_or_staff(request.user, owner_id)
-        return True

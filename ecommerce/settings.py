@@ -178,7 +178,7 @@ else:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "catalog": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     }
-CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 300) if REDIS_URL else 0
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60) if REDIS_URL else 0
 
 # --- Users and auth -------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"

@@ -1,8 +1,10 @@
 """Writes on stock (MySQL). Every transaction names the `mysql` alias and stays short.
 
-Stock moves only through conditional `UPDATE`s with `F()` (the database does the
-arithmetic on the latest committed row under its row lock), so no read-modify-write
-can lose an update and the CHECK constraints are never the thing that says no.
+Orders and restocks move stock only through conditional `UPDATE`s with `F()` (the
+database does the arithmetic on the latest committed row under its row lock), so no
+read-modify-write can lose an update and the CHECK constraints are never the thing that
+says no. `inventory_set` is the exception by intent: staff set an absolute count (after a
+stock-take), which replaces whatever the row held, `reserved` excepted.
 """
 
 from dataclasses import dataclass

@@ -21,6 +21,12 @@ class InventoryViewSet(viewsets.GenericViewSet):
     lookup_field = "product_id"
     lookup_value_regex = r"[^/]+"
 
+    def dispatch(self, request, *args, **kwargs):
+        # Ids are stored lower-case; an upper-case id names the same product.
+        if "product_id" in kwargs:
+            kwargs["product_id"] = kwargs["product_id"].lower()
+        return super().dispatch(request, *args, **kwargs)
+
     @extend_schema(responses=InventorySerializer(many=True))
     def list(self, request):
         page = self.paginate_queryset(selectors.inventory_list())

@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, QuerySet, Sum
 from ecommerce.permissions import ensure_owner_or_staff, is_staff
 from inventory import selectors as inventory_selectors
 from orders.exceptions import OrderNotFound
-from orders.models import IdempotencyKey, Order, OrderLine
+from orders.models import Order, OrderLine
 
 OPEN_STATUSES = (Order.Status.PENDING, Order.Status.PAID)
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
@@ -112,7 +112,3 @@ def _duplicate_idempotent_orders() -> list[dict]:
                 {"kind": "idempotency", "user_id": group["user_id"], "idempotency_key": key, "orders": sorted(set(pks))}
             )
     return found
-
-
-def idempotency_key_get(*, user_id: int, key: str) -> IdempotencyKey | None:
-    return IdempotencyKey.objects.filter(user_id=user_id, key=key).first()

@@ -132,7 +132,7 @@ def wishlist_item_remove(*, actor: User, user_id: int, product_id: str) -> None:
     user = user_selectors.user_get_for(actor=actor, user_id=user_id)
     if not mongo.is_object_id(product_id):
         raise WishlistItemNotFound()
-    if not repository.wishlist_entry_delete(user_id=user.pk, product_id=product_id):
+    if not repository.wishlist_entry_delete(user_id=user.pk, product_id=product_id.lower()):
         raise WishlistItemNotFound()
 
 

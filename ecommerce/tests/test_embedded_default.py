@@ -41,7 +41,7 @@ def test_serve_runs_the_shop_on_the_embedded_default(tmp_path):
         assert health.status_code == 200, health.text
         checks = health.json()["checks"]
         assert checks["postgres"]["engine"] == "sqlite" and checks["mysql"]["engine"] == "sqlite"
-        assert checks["mongodb"]["status"] == "ok"
+        assert checks["mongodb"]["status"] == "ok" and checks["mongodb"]["engine"] == "nx-27017"
 
         products = requests.get(f"{base}/api/products", timeout=10).json()
         assert products["count"] > 0, "the demo shop was not seeded"

@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 from django.db import connections
@@ -20,7 +21,8 @@ def test_health_reports_three_stores_with_engines(anon_client):
     assert set(body["checks"]) == {"postgres", "mysql", "mongodb"}
     assert body["checks"]["postgres"]["engine"] == "postgresql"
     assert body["checks"]["mysql"]["engine"] == "mysql"
-    assert body["checks"]["mongodb"]["engine"] == "mongodb"
+    # The suite runs on nx-27017 unless MONGO_URL names a real MongoDB.
+    assert body["checks"]["mongodb"]["engine"] == ("mongodb" if os.environ.get("MONGO_URL") else "nx-27017")
     assert all(check["latency_ms"] >= 0 for check in body["checks"].values())
 
 

@@ -82,3 +82,14 @@ def test_throttling_can_be_switched_off(anon_client, customer):
     }
 
     assert statuses == {401}
+
+
+@override_settings(THROTTLE_ENABLED=True)
+def test_the_admin_login_is_throttled_per_address_too(client, staff):
+    statuses = [
+        client.post("/admin/login/", {"username": staff.email, "password": "wrong"}, secure=True).status_code
+        for _ in range(25)
+    ]
+
+    assert statuses[0] == 200  # the form again, with its error
+    assert statuses[-1] == 429
