@@ -81,9 +81,7 @@ def review_from_document(doc: dict) -> Review:
 # Reviews
 
 
-def review_document(
-    *, product_id: str, user_id: int, rating: int, title: str, body: str, created_at: datetime
-) -> dict:
+def review_document(*, product_id: str, user_id: int, rating: int, title: str, body: str, created_at: datetime) -> dict:
     return {
         "product_id": product_id,
         "user_id": user_id,
