@@ -15,6 +15,7 @@ import json
 import os
 import random
 import threading
+import time
 import uuid
 
 from locust import FastHttpUser, between, task
@@ -131,7 +132,54 @@ class Browser(FastHttpUser):
             _expect(r, (200,), "results")
 
 
-class Shopper(FastHttpUser):
+class _SignedIn:
+    """A user with a JWT pair; the access token is refreshed before it expires (15 minutes
+    by default), so runs of any length stay signed in."""
+
+    REFRESH_AFTER_SECONDS = 10 * 60
+
+    def _post_patiently(self, path: str, body: dict, *, expect: int, field: str) -> dict:
+        """Sign-ups and logins from one load generator meet the per-address limits: a 429
+        is the shop protecting itself, so wait as told (Retry-After) and try again."""
+        for _ in range(6):
+            with self.client.post(path, json=body, name=path, catch_response=True) as r:
+                if r.status_code == 429:
+                    r.success()
+                    time.sleep(min(60, int(r.headers.get("Retry-After", "5"))))
+                    continue
+                answer = _expect(r, (expect,), field)
+            if answer is None:
+                raise StopUser()
+            return answer
+        raise StopUser()
+
+    def _log_in(self, email: str, password: str) -> None:
+        tokens = self._post_patiently(
+            "/api/auth/token", {"email": email, "password": password}, expect=200, field="access"
+        )
+        self._tokens(tokens["access"], tokens["refresh"])
+
+    def _tokens(self, access: str, refresh: str) -> None:
+        self._access, self._refresh = access, refresh
+        self._refresh_at = time.monotonic() + self.REFRESH_AFTER_SECONDS
+
+    @property
+    def headers(self) -> dict:
+        if time.monotonic() > self._refresh_at:
+            with self.client.post(
+                "/api/auth/token/refresh",
+                json={"refresh": self._refresh},
+                name="/api/auth/token/refresh",
+                catch_response=True,
+            ) as r:
+                tokens = _expect(r, (200,), "access")
+            if tokens is None:
+                raise StopUser()
+            self._tokens(tokens["access"], self._refresh)
+        return {"Authorization": f"Bearer {self._access}"}
+
+
+class Shopper(_SignedIn, FastHttpUser):
     """A customer: registers, fills a cart, checks out with an Idempotency-Key, reviews."""
 
     weight = 3
@@ -140,26 +188,10 @@ class Shopper(FastHttpUser):
     def on_start(self):
         _load_catalog(self.client)
         self.email = f"load-{uuid.uuid4().hex[:16]}@example.com"
-        with self.client.post(
-            "/api/users",
-            json={"email": self.email, "password": PASSWORD, "first_name": "Load", "last_name": "Shopper"},
-            name="/api/users",
-            catch_response=True,
-        ) as r:
-            user = _expect(r, (201,), "id")
-        if user is None:
-            raise StopUser()
+        body = {"email": self.email, "password": PASSWORD, "first_name": "Load", "last_name": "Shopper"}
+        user = self._post_patiently("/api/users", body, expect=201, field="id")
         self.user_id = user["id"]
-        with self.client.post(
-            "/api/auth/token",
-            json={"email": self.email, "password": PASSWORD},
-            name="/api/auth/token",
-            catch_response=True,
-        ) as r:
-            tokens = _expect(r, (200,), "access")
-        if tokens is None:
-            raise StopUser()
-        self.headers = {"Authorization": f"Bearer {tokens['access']}"}
+        self._log_in(self.email, PASSWORD)
         self.order_ids: list[int] = []
 
     def _product(self) -> str:
@@ -253,7 +285,7 @@ class Shopper(FastHttpUser):
             _expect(r, (201, 400, 409), "id")
 
 
-class Staff(FastHttpUser):
+class Staff(_SignedIn, FastHttpUser):
     """A few staff: restock what runs low, move orders along, read the analytics."""
 
     weight = 1
@@ -265,13 +297,7 @@ class Staff(FastHttpUser):
         password = os.environ.get("LOCUST_STAFF_PASSWORD")
         if not (email and password):
             raise StopUser()
-        with self.client.post(
-            "/api/auth/token", json={"email": email, "password": password}, name="/api/auth/token", catch_response=True
-        ) as r:
-            tokens = _expect(r, (200,), "access")
-        if tokens is None:
-            raise StopUser()
-        self.headers = {"Authorization": f"Bearer {tokens['access']}"}
+        self._log_in(email, password)
 
     @task(2)
     def restock_low_stock(self):

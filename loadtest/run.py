@@ -75,6 +75,11 @@ def main() -> int:
         "--exit-code-on-error", "0",
     ]  # fmt: skip
     print(f"Load testing {host}: {' '.join(command[3:])}", flush=True)
+    print(
+        "Shoppers sign up and log in from this one address: with the server's rate limits on, some wait "
+        "out a 429 (Retry-After) before they shop; THROTTLE_ENABLED=0 on the server removes the wait.",
+        flush=True,
+    )
     subprocess.run(command, env={**os.environ, **_staff_credentials()}, check=False)
 
     groups, total = summarize(report_dir / "locust_stats.csv")

@@ -17,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 def test_short_load_run_has_no_failures_and_the_books_balance(live_server_factory, tmp_path):
     call_command("seed", "--products", "40", "--users", "5", "--orders", "30", "--no-admin", "--seed", "3")
     staff = make_user("load-staff@example.com", staff=True)
-    server = live_server_factory(workers=2)
+    # Rate limits on, as `make run` serves: the run must pass without switching them off.
+    server = live_server_factory(workers=2, extra_env={"THROTTLE_ENABLED": "1"})
     env = server.env() | {
         "HOST": server.url,
         "USERS": "8",
