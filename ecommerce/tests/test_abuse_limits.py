@@ -702,12 +702,13 @@ def _settings_under(**env) -> dict:
 
 
 def test_production_hashes_passwords_with_argon2_and_short_lived_tokens():
-    assert production_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert production_settings.PASSWORD_HASHERS[0] == "ecommerce.hashers.Argon2PasswordHasher"
 
     defaults = _settings_under()
 
-    assert defaults["hashers"][0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
-    assert defaults["hash"].startswith("argon2$argon2id$")
+    assert defaults["hashers"][0] == "ecommerce.hashers.Argon2PasswordHasher"
+    # Argon2id at OWASP's parameters: 19 MiB, 2 passes, 1 lane.
+    assert defaults["hash"].startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
     assert defaults["access"] <= 15 * 60
     assert defaults["refresh"] <= 24 * 3600
     assert defaults["throttle"] is True
