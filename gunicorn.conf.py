@@ -8,7 +8,8 @@ import json
 import multiprocessing
 import os
 
-bind = f"{os.environ.get('HOST_BIND', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"
+# In a container the server listens on every interface of its own network namespace (bandit B104).
+bind = f"{os.environ.get('HOST_BIND', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # nosec B104
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2)
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
@@ -23,8 +24,9 @@ max_requests_jitter = max_requests // 10
 # Workers import the app themselves, so each opens its own database connections
 # and MongoDB client after the fork.
 preload_app = False
-# Heartbeat files on tmpfs: fast, and the root filesystem may be read-only.
-_SHM = "/dev/shm"  # noqa: S108 - gunicorn's heartbeat files, not shared temp files
+# Heartbeat files on tmpfs: fast, and the root filesystem may be read-only. Not shared
+# temporary files (ruff S108, bandit B108): gunicorn's own, one per worker.
+_SHM = "/dev/shm"  # noqa: S108  # nosec B108
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM) else None)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn >= 25.1 opens a control socket under $HOME/.gunicorn by default: unwritable on
