@@ -22,21 +22,23 @@ def main() -> int:
     from ecommerce.embedded import EmbeddedMongo
 
     embedded_mongo = None
+    url_file = Path(os.environ.get("DATA_DIR") or BASE_DIR / "var").resolve() / "mongo.url"
     if not os.environ.get("MONGO_URL"):
-        data_dir = Path(os.environ.get("DATA_DIR") or BASE_DIR / "var").resolve()
+        data_dir = url_file.parent
         embedded_mongo = EmbeddedMongo(run_dir=data_dir / "run", data_dir=data_dir / "mongo").start()
         # The server's workers and any manage.py command find it through this file
         # (ecommerce.mongo.mongo_url); MONGO_URL stays unset, so settings know it is embedded.
-        (data_dir / "mongo.url").write_text(embedded_mongo.url)
+        url_file.write_text(embedded_mongo.url)
         print(f"Embedded MongoDB (nx-27017) at {embedded_mongo.url}", flush=True)
     try:
         django.setup()
         _prepare(settings, first_embedded_start=embedded_mongo is not None)
         return _gunicorn()
     finally:
+        # Whatever failed (settings included), the embedded server goes with us.
         if embedded_mongo:
-            (settings.DATA_DIR / "mongo.url").unlink(missing_ok=True)
             embedded_mongo.stop()
+            url_file.unlink(missing_ok=True)
 
 
 def _prepare(settings, *, first_embedded_start: bool) -> None:

@@ -15,6 +15,19 @@ from ecommerce.embedded import free_port
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
+def _processes_mentioning(path: Path) -> list[str]:
+    """Command lines of running processes that name `path` (an nx-27017 left behind)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+        except OSError:  # gone meanwhile
+            continue
+        if str(path) in command:
+            found.append(command)
+    return found
+
+
 def test_serve_runs_the_shop_on_the_embedded_default(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MYSQL_URL", "MONGO_URL", "SECRET_KEY"}}
@@ -55,8 +68,19 @@ def test_serve_runs_the_shop_on_the_embedded_default(tmp_path):
         assert server.wait(timeout=60) == 0
     # The embedded MongoDB went with the server.
     assert not (tmp_path / "var" / "mongo.url").exists()
-    assert not any(
-        str(tmp_path) in " ".join(Path(f"/proc/{pid}/cmdline").read_text().split("\0"))
-        for pid in os.listdir("/proc")
-        if pid.isdigit() and Path(f"/proc/{pid}/cmdline").exists()
+    assert not _processes_mentioning(tmp_path)
+
+
+def test_serve_stops_its_mongodb_when_start_up_fails(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"MONGO_URL", "SECRET_KEY"}}
+    # A real database URL and no SECRET_KEY with DEBUG off: the settings refuse to load.
+    env.update(DATA_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="ecommerce.settings", DEBUG="0")
+    env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/ecommerce"
+
+    failed = subprocess.run(
+        [sys.executable, "-m", "ecommerce.serve"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
     )
+
+    assert failed.returncode != 0 and "SECRET_KEY is not set" in failed.stderr
+    assert not (tmp_path / "var" / "mongo.url").exists()
+    assert not _processes_mentioning(tmp_path)
