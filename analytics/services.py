@@ -36,15 +36,18 @@ class SaleEvent(Enum):
 def sales_rows_ensure(*, day: date, product_ids: Iterable[str]) -> None:
     """Create the day's rows that do not exist yet, before the stock transaction.
 
-    One INSERT IGNORE / ON CONFLICT DO NOTHING, in autocommit. Creating the rows inside
+    INSERT IGNORE / ON CONFLICT DO NOTHING, outside the stock transaction. Creating the rows inside
     the stock transaction would let two first orders of a day collide on the unique key
     and deadlock (both hold a shared lock on the duplicate, both then want it exclusive);
     done here, the transaction only ever UPDATEs existing rows."""
-    ProductSales.objects.using(MYSQL).bulk_create(
-        [ProductSales(date=day, product_id=product_id) for product_id in sorted(set(product_ids))],
-        ignore_conflicts=True,
-    )
-    DailySales.objects.using(MYSQL).bulk_create([DailySales(date=day)], ignore_conflicts=True)
+    # One short transaction of its own (one commit, not two): it only inserts, in one order
+    # (products sorted, then the day), so two of them can wait on each other but never deadlock.
+    with transaction.atomic(using=MYSQL):
+        ProductSales.objects.using(MYSQL).bulk_create(
+            [ProductSales(date=day, product_id=product_id) for product_id in sorted(set(product_ids))],
+            ignore_conflicts=True,
+        )
+        DailySales.objects.using(MYSQL).bulk_create([DailySales(date=day)], ignore_conflicts=True)
 
 
 def _increment(model, lookup: dict, changes: dict, extra: dict | None = None) -> None:

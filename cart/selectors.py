@@ -41,16 +41,17 @@ class Cart:
         return sum((line.line_total for line in self.items), Decimal("0.00"))
 
 
-def cart_get(*, user_id: int, known_products: dict[str, Product] | None = None) -> Cart:
-    """The cart of `user_id`: one PostgreSQL query and one MongoDB query, whatever its size.
+def cart_get(*, user_id: int, known_products: dict[str, Product] | None = None, fresh: bool = False) -> Cart:
+    """The cart of `user_id`: one PostgreSQL query and one catalog read, whatever its size.
 
-    `known_products`: products the caller just read from the catalog (the add-to-cart
-    service), so only the missing ones are fetched: usually none, and no MongoDB query."""
+    Shown to its owner, its names and prices may come from the catalog cache; `fresh` reads
+    them from MongoDB (an order placed from the cart). `known_products`: products the
+    caller just read (the add-to-cart service), so only the missing ones are fetched."""
     rows = list(CartItem.objects.filter(user_id=user_id).order_by("id"))
     products = dict(known_products or {})
     missing = {row.product_id for row in rows} - products.keys()
     if missing:
-        products |= catalog_selectors.products_get_many(product_ids=missing)
+        products |= catalog_selectors.products_get_many(product_ids=missing, cached=not fresh)
     items, unavailable = [], []
     for row in rows:
         product = products.get(row.product_id)

@@ -24,7 +24,7 @@ def cart_item_add(*, user_id: int, product_id: str, quantity: int) -> Cart:
     The catalog is read once, for the new product and the cart's others together, and that
     read also prices the cart that is answered."""
     in_cart = set(CartItem.objects.filter(user_id=user_id).values_list("product_id", flat=True))
-    products = catalog_selectors.products_get_many(product_ids=in_cart | {product_id})
+    products = catalog_selectors.products_get_many(product_ids=in_cart | {product_id}, cached=True)
     product = products.get(product_id)
     if product is None or not product.is_active:
         raise ProductUnavailable()

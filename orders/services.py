@@ -214,8 +214,9 @@ def _place(
 ) -> Order:
     cart_lines = None
     if from_cart:
-        # The cart already read its products from the catalog in one query: order what it shows.
-        cart = cart_selectors.cart_get(user_id=owner.pk)
+        # The cart reads its products from MongoDB in one query (not from the cache: this
+        # charges money): order what it shows.
+        cart = cart_selectors.cart_get(user_id=owner.pk, fresh=True)
         if not cart.items:
             raise EmptyCart()
         priced = [OrderItem(line.product_id, line.name, line.unit_price, line.quantity) for line in cart.items]

@@ -1,5 +1,6 @@
 """The catalog read cache on a shared Redis: reads served without MongoDB, writes seen at once."""
 
+import dataclasses
 import os
 from decimal import Decimal
 
@@ -100,3 +101,27 @@ def test_a_cache_that_is_down_is_read_through(anon_client, staff_client, custome
         assert staff_client.patch(f"/api/products/{product.id}", {"price": "21.00"}).status_code == 200
         login = anon_client.post("/api/auth/token", {"email": customer.email, "password": "Str0ng-Passw0rd!"})
         assert login.status_code == 200
+
+
+def test_carts_show_cached_products_but_orders_price_from_mongodb(
+    shared_cache, customer_client, customer, mongo_commands
+):
+    from catalog import repository
+
+    mug = services.product_create(name="Mug", price=Decimal("10.00"), initial_stock=5)
+    assert (
+        customer_client.post(f"/api/cart/{customer.id}/items", {"product_id": mug.id, "quantity": 1}).status_code == 201
+    )
+
+    with mongo_commands.recording() as commands:
+        assert customer_client.get(f"/api/cart/{customer.id}").json()["total"] == "10.00"
+    assert commands == []
+
+    # A price changed behind the API's back (no generation bump): the cart may show the
+    # cached price, the order must charge the real one.
+    stale = repository.product_find_many([mug.id])[mug.id]
+    repository.product_replace(dataclasses.replace(stale, price=Decimal("12.00")))
+    address = {"line1": "1 Main St", "city": "Paris", "postal_code": "75001", "country": "FR"}
+    order = customer_client.post("/api/orders", {"from_cart": True, "shipping_address": address})
+
+    assert order.status_code == 201 and order.json()["total"] == "12.00"
