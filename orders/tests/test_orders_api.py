@@ -377,3 +377,18 @@ def test_an_order_over_the_largest_total_is_a_400_and_reserves_nothing(customer_
     assert "items" in response.json()["error"]["details"]
     assert all(stock(bar.id) == (1000, 0) for bar in bars)
     assert not Order.objects.exists()
+
+
+def test_the_fast_order_representation_is_what_drf_fields_give(customer_client):
+    from rest_framework import serializers as drf_serializers
+
+    from orders.serializers import OrderSerializer
+
+    mug, pen = product(name="Mug", price="9.99"), product(name="Pen", price="0.10")
+    order_id = place(customer_client, (mug, 2), (pen, 3)).json()["id"]
+    order = Order.objects.prefetch_related("lines").get(pk=order_id)
+    order.shipping_address = {**order.shipping_address, "name": "Ada", "line2": ""}
+
+    by_fields = drf_serializers.ModelSerializer.to_representation(OrderSerializer(), order)
+
+    assert OrderSerializer(order).data == by_fields
