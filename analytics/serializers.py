@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from ecommerce import mongo
+from ecommerce.fields import ObjectIdField
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -40,14 +40,8 @@ RangeQuerySerializer = type(
 )
 
 
-def _validate_product_id(value):
-    if not mongo.is_object_id(value):
-        raise serializers.ValidationError("Must be a 24-hex product id.")
-    return value
-
-
 class SalesQuerySerializer(RangeQuerySerializer):
-    product_id = serializers.CharField(required=False, max_length=24, validators=[_validate_product_id])
+    product_id = ObjectIdField(required=False)
 
 
 class PopularQuerySerializer(RangeQuerySerializer):

@@ -2,8 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
-from ecommerce import mongo
-from ecommerce.schema import ObjectIdCharField
+from ecommerce.fields import ObjectIdField
 
 
 def _money():
@@ -32,13 +31,8 @@ class CartSerializer(serializers.Serializer):
 
 
 class CartItemAddSerializer(serializers.Serializer):
-    product_id = ObjectIdCharField(max_length=24)
+    product_id = ObjectIdField()
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
-
-    def validate_product_id(self, value):
-        if not mongo.is_object_id(value):
-            raise serializers.ValidationError("Must be a 24-hex product id.")
-        return value.lower()
 
 
 class CartItemUpdateSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from catalog.repository import PRODUCT_SORTS
 from ecommerce import mongo
+from ecommerce.fields import ObjectIdField, StrictCharField
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 5000
@@ -27,27 +28,6 @@ SEARCH_MAX = 100
 # A JSON number both Python and every JSON client read back exactly.
 SAFE_INTEGER = 2**53 - 1
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-class StrictCharField(serializers.CharField):
-    """A string, and only a string (DRF's CharField would turn 5 into "5")."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class ObjectIdField(StrictCharField):
-    """A MongoDB id in a body or query: 24 hex digits, else a 400 validation_error."""
-
-    default_error_messages = {"invalid": "Must be a 24-hex-digit id."}
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not mongo.is_object_id(value):
-            self.fail("invalid")
-        return value.lower()
 
 
 class PriceField(serializers.DecimalField):

@@ -7,7 +7,6 @@ schema tells the truth without each view repeating it.
 """
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers
 from rest_framework.permissions import AllowAny
 
@@ -15,11 +14,6 @@ from ecommerce.permissions import IsStaffOrReadOnly
 
 OBJECT_ID_PATTERN = "^[0-9a-fA-F]{24}$"
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": OBJECT_ID_PATTERN, "example": "6b0da54becce2e8703ae3d6f"}
-
-
-@extend_schema_field(OBJECT_ID_SCHEMA)
-class ObjectIdCharField(serializers.CharField):
-    """A CharField documented as a 24-hex-digit id; the serializer still does the validating."""
 
 
 class ErrorDetailSerializer(serializers.Serializer):

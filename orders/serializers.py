@@ -4,8 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
-from ecommerce import mongo
-from ecommerce.schema import ObjectIdCharField
+from ecommerce.fields import ObjectIdField
 from orders.countries import COUNTRY_CODES
 from orders.models import Order, OrderLine
 
@@ -104,13 +103,8 @@ def _timestamp(moment) -> str:
 
 
 class OrderItemInSerializer(serializers.Serializer):
-    product_id = ObjectIdCharField(max_length=24)
+    product_id = ObjectIdField()
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
-
-    def validate_product_id(self, value: str) -> str:
-        if not mongo.is_object_id(value):
-            raise serializers.ValidationError("Must be a 24-hex product id.")
-        return value.lower()
 
 
 class OrderPlaceSerializer(serializers.Serializer):

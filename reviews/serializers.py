@@ -1,32 +1,7 @@
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ecommerce import mongo
+from ecommerce.fields import ObjectIdField, StrictCharField
 from reviews.repository import REVIEW_SORTS
-
-
-@extend_schema_field({"type": "string", "pattern": "^[0-9a-fA-F]{24}$", "example": "6b0da54becce2e8703ae3d6f"})
-class ObjectIdField(serializers.CharField):
-    """A 24-hex-digit id in a request body: malformed is a 400 on that field."""
-
-    default_error_messages = {"invalid": "Must be a 24-hex-digit id."}
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not mongo.is_object_id(value):
-            self.fail("invalid")
-        return value.lower()
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only: a number or boolean is not silently turned into text."""
-
-    default_error_messages = {"invalid": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class StrictIntegerField(serializers.IntegerField):

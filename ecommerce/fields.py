@@ -1,0 +1,32 @@
+"""Serializer fields every app's input shares."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ecommerce import mongo
+from ecommerce.schema import OBJECT_ID_SCHEMA
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string (DRF's CharField would turn 5 into "5")."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(OBJECT_ID_SCHEMA)
+class ObjectIdField(StrictCharField):
+    """A MongoDB id (product, category, review) in a body or a query: 24 hex digits, stored
+    lower-case; anything else is a 400 naming the field (in a path it would be a 404)."""
+
+    default_error_messages = {"invalid_id": "Must be a 24-hex-digit id."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not mongo.is_object_id(value):
+            self.fail("invalid_id")
+        return value.lower()
