@@ -22,7 +22,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("health/live", views.live, name="health-live"),
     path("admin/", admin.site.urls),
-    path("", include("django_prometheus.urls")),
+    path("metrics", views.metrics, name="prometheus-django-metrics"),
 ]
 
 if settings.BENCH_ENDPOINTS:

@@ -1,6 +1,8 @@
 """Health, liveness and the JSON answers for errors raised outside DRF."""
 
+from django.conf import settings
 from django.http import JsonResponse
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
@@ -35,6 +37,14 @@ def health(request):
 def live(request):
     """Liveness: the process answers; touches no database."""
     return Response({"status": "ok"})
+
+
+def metrics(request):
+    """Prometheus metrics for scrapers inside the network. Behind the load balancer a request
+    that came through it (it carries X-Forwarded-For) is answered as if there were nothing."""
+    if settings.BEHIND_PROXY and "HTTP_X_FORWARDED_FOR" in request.META:
+        return not_found(request)
+    return ExportToDjangoView(request)
 
 
 def ceiling(request):

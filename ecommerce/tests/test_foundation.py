@@ -145,3 +145,10 @@ def test_probes_ignore_a_stale_token(anon_client):
 
     assert anon_client.get("/health/live").status_code == 200
     assert anon_client.get("/health").status_code == 200
+
+
+def test_metrics_are_not_served_through_the_load_balancer(anon_client, settings):
+    settings.BEHIND_PROXY = True
+
+    assert anon_client.get("/metrics").status_code == 200  # a scraper inside the cluster
+    assert anon_client.get("/metrics", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 404
