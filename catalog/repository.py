@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from ecommerce import mongo
 
@@ -143,9 +144,21 @@ def product_document(
     return document
 
 
+class KeyTaken(Exception):
+    """A unique index refused the write: the SKU or the slug belongs to another document."""
+
+
+def _unique(write):
+    """Run a write, turning the driver's duplicate-key error into KeyTaken."""
+    try:
+        return write()
+    except DuplicateKeyError:
+        raise KeyTaken() from None
+
+
 def product_insert(document: dict) -> Product:
-    """Insert a product document (raises DuplicateKeyError on a taken SKU)."""
-    result = _products().insert_one(document)
+    """Insert a product document (KeyTaken on a taken SKU)."""
+    result = _unique(lambda: _products().insert_one(document))
     return product_from_document({**document, "_id": result.inserted_id})
 
 
@@ -170,7 +183,7 @@ def product_find_many(product_ids: Iterable[str]) -> dict[str, Product]:
 def product_replace(product: Product) -> bool:
     """Write `product` over its document if the document is still at `product.revision`
     (optimistic concurrency), moving it to the next revision. False when the product is
-    gone or another write got there first. Raises DuplicateKeyError on a taken SKU.
+    gone or another write got there first. KeyTaken on a taken SKU.
 
     A whole-document replace, not `$set`: nx-27017 stores a datetime given to `$set` as a
     string, and its find_one_and_update swallows duplicate-key errors; replace_one does neither.
@@ -193,7 +206,9 @@ def product_replace(product: Product) -> bool:
         rating_count=product.rating_count,
         revision=product.revision + 1,
     )
-    result = _products().replace_one({"_id": ObjectId(product.id), "revision": product.revision}, document)
+    result = _unique(
+        lambda: _products().replace_one({"_id": ObjectId(product.id), "revision": product.revision}, document)
+    )
     return result.matched_count == 1
 
 
@@ -319,8 +334,8 @@ def category_from_document(doc: dict) -> Category:
 
 
 def category_insert(document: dict) -> Category:
-    """Insert a category document (raises DuplicateKeyError on a taken slug)."""
-    result = _categories().insert_one(document)
+    """Insert a category document (KeyTaken on a taken slug)."""
+    result = _unique(lambda: _categories().insert_one(document))
     return category_from_document({**document, "_id": result.inserted_id})
 
 
@@ -336,7 +351,7 @@ def category_find_by_slug(slug: str) -> Category | None:
 
 def category_replace(category: Category) -> bool:
     """Write `category` over its document if still at `category.revision` (see product_replace).
-    Raises DuplicateKeyError on a taken slug."""
+    KeyTaken on a taken slug."""
     document = {
         "name": category.name,
         "name_lower": category.name.lower(),
@@ -347,7 +362,9 @@ def category_replace(category: Category) -> bool:
         "created_at": category.created_at,
         "updated_at": category.updated_at,
     }
-    result = _categories().replace_one({"_id": ObjectId(category.id), "revision": category.revision}, document)
+    result = _unique(
+        lambda: _categories().replace_one({"_id": ObjectId(category.id), "revision": category.revision}, document)
+    )
     return result.matched_count == 1
 
 

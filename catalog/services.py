@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.text import slugify
-from pymongo.errors import DuplicateKeyError
 
 from catalog import repository, selectors
 from catalog.cache import invalidates_catalog
@@ -102,7 +101,7 @@ def product_create(
     )
     try:
         product = repository.product_insert(document)
-    except DuplicateKeyError:
+    except repository.KeyTaken:
         raise _sku_taken() from None
     try:
         inventory_services.inventory_create(product_id=product.id, quantity=initial_stock)
@@ -134,7 +133,7 @@ def product_update(*, product_id: str, data: dict) -> Product:
         updated = dataclasses.replace(current, **changes, sku=data.get("sku", current.sku) or None, updated_at=_now())
         try:
             saved = repository.product_replace(updated)
-        except DuplicateKeyError:
+        except repository.KeyTaken:
             raise _sku_taken() from None
         if saved:
             return dataclasses.replace(updated, revision=updated.revision + 1)
@@ -222,13 +221,13 @@ def category_create(
     if slug:
         try:
             return repository.category_insert({**document, "slug": slug})
-        except DuplicateKeyError:
+        except repository.KeyTaken:
             raise _slug_taken() from None
     # Another create may take the derived slug between the look-up and the insert: try again.
     for _ in range(5):
         try:
             return repository.category_insert({**document, "slug": _derived_slug(name)})
-        except DuplicateKeyError:
+        except repository.KeyTaken:
             continue
     raise _slug_taken()
 
@@ -255,7 +254,7 @@ def category_update(*, category_id: str, data: dict) -> Category:
         updated = dataclasses.replace(current, **changes, updated_at=_now())
         try:
             saved = repository.category_replace(updated)
-        except DuplicateKeyError:
+        except repository.KeyTaken:
             raise _slug_taken() from None
         if saved:
             return dataclasses.replace(updated, revision=updated.revision + 1)
