@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from ecommerce.fields import ObjectIdField
+from ecommerce.fields import MoneyField, ObjectIdField
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -48,15 +48,11 @@ class PopularQuerySerializer(RangeQuerySerializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
 
 
-def _money():
-    return serializers.DecimalField(max_digits=14, decimal_places=2)
-
-
 class SalesPointSerializer(serializers.Serializer):
     date = serializers.DateField()
     orders = serializers.IntegerField()
     units = serializers.IntegerField()
-    revenue = _money()
+    revenue = MoneyField()
 
 
 SalesSeriesSerializer = type(
@@ -70,7 +66,7 @@ class PopularProductSerializer(serializers.Serializer):
     product_id = serializers.CharField()
     name = serializers.CharField()
     units = serializers.IntegerField()
-    revenue = _money()
+    revenue = MoneyField()
 
 
 class PopularProductsSerializer(serializers.Serializer):
@@ -89,10 +85,10 @@ RevenueSerializer = type(
         "from": serializers.DateField(),
         "to": serializers.DateField(),
         "orders": serializers.IntegerField(),
-        "gross": _money(),
-        "cancelled": _money(),
-        "net": _money(),
-        "average_order_value": _money(),
+        "gross": MoneyField(),
+        "cancelled": MoneyField(),
+        "net": MoneyField(),
+        "average_order_value": MoneyField(),
         "currency": serializers.CharField(read_only=True),
     },
 )

@@ -2,28 +2,23 @@ from django.conf import settings
 from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
-from ecommerce.fields import ObjectIdField
-
-
-def _money():
-    # 100 lines of 1000 units at 1,000,000.00: up to 12 digits before the point.
-    return serializers.DecimalField(max_digits=16, decimal_places=2)
+from ecommerce.fields import MoneyField, ObjectIdField
 
 
 class CartLineSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     product_id = serializers.CharField()
     name = serializers.CharField()
-    unit_price = _money()
+    unit_price = MoneyField()
     quantity = serializers.IntegerField()
-    line_total = _money()
+    line_total = MoneyField()
 
 
 class CartSerializer(serializers.Serializer):
     user_id = serializers.IntegerField()
     items = CartLineSerializer(many=True)
     item_count = serializers.IntegerField()
-    total = _money()
+    total = MoneyField()
     currency = serializers.SerializerMethodField()
 
     def get_currency(self, cart) -> str:

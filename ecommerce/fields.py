@@ -30,3 +30,11 @@ class ObjectIdField(StrictCharField):
         if not mongo.is_object_id(value):
             self.fail("invalid_id")
         return value.lower()
+
+
+class MoneyField(serializers.DecimalField):
+    """An amount the API answers with: a decimal string with two places. Wide enough for
+    every money column (the daily figures' are 18 digits), so rendering never overflows."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=20, decimal_places=2, **kwargs)

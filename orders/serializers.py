@@ -4,20 +4,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
-from ecommerce.fields import ObjectIdField
+from ecommerce.fields import MoneyField, ObjectIdField
 from orders.countries import COUNTRY_CODES
 from orders.models import Order, OrderLine
 
 MAX_ORDER_LINES = 100
 
 
-def _money():
-    return serializers.DecimalField(max_digits=12, decimal_places=2)
-
-
 class OrderLineSerializer(serializers.ModelSerializer):
-    unit_price = _money()
-    line_total = _money()
+    unit_price = MoneyField()
+    line_total = MoneyField()
 
     class Meta:
         model = OrderLine
@@ -43,7 +39,7 @@ class ShippingAddressSerializer(serializers.Serializer):
 class OrderSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(allow_null=True, read_only=True)
     items = OrderLineSerializer(source="lines", many=True, read_only=True)
-    total = _money()
+    total = MoneyField()
     shipping_address = ShippingAddressSerializer(read_only=True)
 
     class Meta:

@@ -159,3 +159,19 @@ def test_figures_move_in_the_stock_transaction_and_an_unknown_product_has_none(s
     assert ProductSales.objects.using(MYSQL).filter(product_id=shop["mug"].id, date=today()).get().units == 3
     body = staff_client.get(f"/api/analytics/sales?product_id={ObjectId()}&from={today().isoformat()}").json()
     assert body["series"] == [{"date": today().isoformat(), "orders": 0, "units": 0, "revenue": "0.00"}]
+
+
+def test_figures_as_wide_as_their_columns_are_answered(staff_client):
+    product_id = str(ObjectId())
+    day = today()
+    huge = Decimal("1234567890123.45")  # past 12 digits: what the daily columns hold
+    ProductSales.objects.using(MYSQL).create(date=day, product_id=product_id, orders=1, units=1, revenue=huge)
+    DailySales.objects.using(MYSQL).create(date=day, orders=1, units=1, revenue=huge)
+
+    sales = staff_client.get("/api/analytics/sales", {"from": day, "to": day})
+    popular = staff_client.get("/api/analytics/popular-products", {"from": day, "to": day})
+    revenue = staff_client.get("/api/analytics/revenue", {"from": day, "to": day})
+
+    assert sales.status_code == popular.status_code == revenue.status_code == 200
+    assert sales.json()["series"][0]["revenue"] == "1234567890123.45"
+    assert revenue.json()["gross"] == "1234567890123.45"
