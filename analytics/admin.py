@@ -1,19 +1,7 @@
 from django.contrib import admin
 
 from analytics.models import DailySales, ProductSales
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Sales figures move only with orders: staff read them here, nobody edits them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from ecommerce.admin import ReadOnlyAdmin
 
 
 @admin.register(DailySales)

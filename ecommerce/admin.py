@@ -1,4 +1,5 @@
-"""The Django admin's login, under the same per-address limit as the API's login."""
+"""The Django admin: its login under the same per-address limit as the API's login, and
+the read-only base the apps use for what only orders may change."""
 
 import functools
 
@@ -23,3 +24,16 @@ def _throttled(login_view):
 
 
 admin.site.login = _throttled(admin.site.login)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff read these rows here; nobody adds, edits or deletes them by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

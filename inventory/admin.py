@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from ecommerce.admin import ReadOnlyAdmin
 from inventory.models import Inventory, StockReservation
 
 
@@ -20,18 +21,9 @@ class InventoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockReservation)
-class StockReservationAdmin(admin.ModelAdmin):
+class StockReservationAdmin(ReadOnlyAdmin):
     """Read-only: reservations change only through orders and reconcile_orders."""
 
     list_display = ["order_reference", "product_id", "quantity", "unit_price", "status", "sales_date", "created_at"]
     list_filter = ["status"]
     search_fields = ["order_reference", "product_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
