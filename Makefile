@@ -35,7 +35,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 build: $(STAMP) ## Create the virtualenv and install the dependencies
 
 run: $(STAMP) ## Serve the API on PORT (8080): embedded stores unless DATABASE_URL/MYSQL_URL/MONGO_URL
-	$(PY) -m ecommerce.serve
+	$(PY) -m ecommerce.tooling.serve
 
 migrate: $(STAMP) ## Create/migrate both SQL databases and the MongoDB indexes
 	$(PY) manage.py setup_stores
@@ -59,7 +59,7 @@ bench: $(STAMP) ## Benchmark each endpoint against a bare Django view; writes re
 	$(PY) loadtest/bench.py
 
 fuzz: $(STAMP) ## Fuzz the API against its OpenAPI schema as staff and customer (FUZZ_TIME s per role; reports/fuzz)
-	$(PY) -m ecommerce.fuzz --max-time $${FUZZ_TIME:-120}
+	$(PY) -m ecommerce.tooling.fuzz --max-time $${FUZZ_TIME:-120}
 
 fmt: $(STAMP) ## Format the code
 	$(VENV)/bin/ruff format .

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from ecommerce.fields import MoneyField, ObjectIdField
+from ecommerce.api.fields import MoneyField, ObjectIdField
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -13,8 +13,8 @@ from analytics.serializers import (
     SalesQuerySerializer,
     SalesSeriesSerializer,
 )
-from ecommerce.permissions import IsStaff
-from ecommerce.schema import OBJECT_ID_SCHEMA
+from ecommerce.api.permissions import IsStaff
+from ecommerce.api.schema import OBJECT_ID_SCHEMA
 
 _RANGE = [
     OpenApiParameter(

@@ -1,4 +1,4 @@
-from ecommerce.exceptions import NotFoundError, ValidationFailed
+from ecommerce.api.exceptions import NotFoundError, ValidationFailed
 
 
 class CartItemNotFound(NotFoundError):

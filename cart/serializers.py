@@ -2,7 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
-from ecommerce.fields import MoneyField, ObjectIdField
+from ecommerce.api.fields import MoneyField, ObjectIdField
 
 
 class CartLineSerializer(serializers.Serializer):

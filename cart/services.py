@@ -9,7 +9,7 @@ from cart.exceptions import CartItemNotFound, CartQuantityExceeded, ProductUnava
 from cart.models import MAX_CART_LINES, MAX_LINE_QUANTITY, CartItem
 from cart.selectors import Cart
 from catalog import selectors as catalog_selectors
-from ecommerce.exceptions import ValidationFailed
+from ecommerce.api.exceptions import ValidationFailed
 
 
 def cart_item_add(*, user_id: int, product_id: str, quantity: int) -> Cart:

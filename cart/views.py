@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from cart import selectors, services
 from cart.serializers import CartItemAddSerializer, CartItemUpdateSerializer, CartSerializer
-from ecommerce.schema import error_response
+from ecommerce.api.schema import error_response
 from users.selectors import user_get_for
 
 _USER_ID = OpenApiParameter("user_id", int, OpenApiParameter.PATH, description="The cart owner's id.")

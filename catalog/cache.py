@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
 
-from ecommerce.permissions import is_staff
-from ecommerce.renderers import OrjsonRenderer
+from ecommerce.api.permissions import is_staff
+from ecommerce.api.renderers import OrjsonRenderer
 
 GENERATION_KEY = "catalog:generation"
 _RENDERER = OrjsonRenderer()

@@ -1,4 +1,4 @@
-from ecommerce.exceptions import NotFoundError
+from ecommerce.api.exceptions import NotFoundError
 
 
 class ProductNotFound(NotFoundError):

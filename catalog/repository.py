@@ -19,7 +19,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from ecommerce import mongo
+from ecommerce.stores import mongo
 
 PRODUCTS = "products"
 CATEGORIES = "categories"

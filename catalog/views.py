@@ -20,8 +20,8 @@ from catalog.serializers import (
     ProductSerializer,
     ProductUpdateSerializer,
 )
-from ecommerce.permissions import IsStaffOrReadOnly, is_staff
-from ecommerce.schema import error_response
+from ecommerce.api.permissions import IsStaffOrReadOnly, is_staff
+from ecommerce.api.schema import error_response
 
 # Ids in paths are 24 hex digits; anything else matches no route and answers the JSON 404.
 OBJECT_ID_PATH = r"[0-9a-fA-F]{24}"

@@ -2,7 +2,7 @@
 
 With no database URL set, the embedded default takes over: SQLite files in
 DATA_DIR for the two SQL aliases and an nx-27017 server for MongoDB, started by
-`python -m ecommerce.serve` (what `make run` calls).
+`python -m ecommerce.tooling.serve` (what `make run` calls).
 """
 
 import secrets
@@ -72,8 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "ecommerce.middleware.RequestIdMiddleware",
-    "ecommerce.middleware.BodySizeLimitMiddleware",
+    "ecommerce.api.middleware.RequestIdMiddleware",
+    "ecommerce.api.middleware.BodySizeLimitMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -153,7 +153,7 @@ DATABASE_ROUTERS = ["ecommerce.routers.DatabaseRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # MongoDB: MONGO_URL names the server and the database (mongodb://host:port/ecommerce).
-# In the embedded default, ecommerce.serve starts nx-27017 and exports MONGO_URL.
+# In the embedded default, ecommerce.tooling.serve starts nx-27017 and exports MONGO_URL.
 MONGO_TIMEOUT_MS = env_int("MONGO_TIMEOUT_MS", 3000)
 MONGO_DEFAULT_DB = "ecommerce"
 
@@ -183,7 +183,7 @@ CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60) if REDIS_URL else 0
 # --- Users and auth -------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
 PASSWORD_HASHERS = [
-    "ecommerce.hashers.Argon2PasswordHasher",
+    "ecommerce.api.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
@@ -207,15 +207,15 @@ THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["ecommerce.renderers.OrjsonRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["ecommerce.renderers.OrjsonParser"],
+    "DEFAULT_RENDERER_CLASSES": ["ecommerce.api.renderers.OrjsonRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["ecommerce.api.renderers.OrjsonParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # No OPTIONS metadata: the schema at /api/schema describes every route (OPTIONS is 405).
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_PAGINATION_CLASS": "ecommerce.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "ecommerce.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "ecommerce.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "ecommerce.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "ecommerce.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "ecommerce.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("THROTTLE_LOGIN_IP_RATE", "20/min"),
         "login_account": env_str("THROTTLE_LOGIN_ACCOUNT_RATE", "10/min"),
@@ -277,7 +277,7 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ecommerce.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "ecommerce.api.middleware.RequestIdLogFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",

@@ -1,18 +1,36 @@
+"""The URL map of the whole API, read top to bottom: every prefix is here, and each app's
+viewset answers under it. Routes take no trailing slash (the contract's paths)."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
-from ecommerce import views
+from analytics.views import AnalyticsViewSet
+from cart.views import CartViewSet
+from catalog.views import CategoryViewSet, ProductViewSet
+from ecommerce.api import views
+from inventory.views import InventoryViewSet
+from orders.views import OrderViewSet
+from reviews.views import ReviewViewSet, WishlistViewSet
+from users.views import TokenObtainView, TokenRefreshView, UserViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("users", UserViewSet, basename="user")  # users/{id}/orders too
+router.register("categories", CategoryViewSet, basename="category")
+router.register("products", ProductViewSet, basename="product")  # products/search, products/category/{c}
+router.register("inventory", InventoryViewSet, basename="inventory")
+router.register("cart", CartViewSet, basename="cart")
+router.register("orders", OrderViewSet, basename="order")
+router.register("analytics", AnalyticsViewSet, basename="analytics")
+router.register("reviews", ReviewViewSet, basename="review")
+router.register("wishlist", WishlistViewSet, basename="wishlist")
 
 api = [
-    path("", include("users.urls")),
-    path("", include("catalog.urls")),
-    path("", include("inventory.urls")),
-    path("", include("cart.urls")),
-    path("", include("orders.urls")),
-    path("", include("analytics.urls")),
-    path("", include("reviews.urls")),
+    path("auth/token", TokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/refresh", TokenRefreshView.as_view(), name="token-refresh"),
+    *router.urls,
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
@@ -28,7 +46,7 @@ urlpatterns = [
 if settings.BENCH_ENDPOINTS:
     urlpatterns.append(path("bench/ceiling", views.ceiling))
 
-handler400 = "ecommerce.views.bad_request"
-handler403 = "ecommerce.views.permission_denied"
-handler404 = "ecommerce.views.not_found"
-handler500 = "ecommerce.views.server_error"
+handler400 = "ecommerce.api.views.bad_request"
+handler403 = "ecommerce.api.views.permission_denied"
+handler404 = "ecommerce.api.views.not_found"
+handler500 = "ecommerce.api.views.server_error"

@@ -1,4 +1,4 @@
-from ecommerce.exceptions import ConflictError, NotFoundError, ValidationFailed
+from ecommerce.api.exceptions import ConflictError, NotFoundError, ValidationFailed
 
 
 class InventoryNotFound(NotFoundError):

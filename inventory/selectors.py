@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.db.models import F, Q, QuerySet, Sum
 
-from ecommerce import mongo
+from ecommerce.stores import mongo
 from ecommerce.routers import MYSQL
 from inventory.exceptions import InventoryNotFound
 from inventory.models import Inventory, StockReservation

@@ -3,7 +3,7 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ecommerce.permissions import IsStaff
+from ecommerce.api.permissions import IsStaff
 from inventory import selectors, services
 from inventory.serializers import (
     InventorySerializer,

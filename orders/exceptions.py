@@ -1,4 +1,4 @@
-from ecommerce.exceptions import ApplicationError, ConflictError, NotFoundError, ValidationFailed
+from ecommerce.api.exceptions import ApplicationError, ConflictError, NotFoundError, ValidationFailed
 
 
 class OrderNotFound(NotFoundError):

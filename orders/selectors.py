@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.db.models import Count, Prefetch, QuerySet, Sum
 
-from ecommerce.permissions import ensure_owner_or_staff, is_staff
+from ecommerce.api.permissions import ensure_owner_or_staff, is_staff
 from inventory import selectors as inventory_selectors
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderLine

@@ -4,7 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
-from ecommerce.fields import MoneyField, ObjectIdField
+from ecommerce.api.fields import MoneyField, ObjectIdField
 from orders.countries import COUNTRY_CODES
 from orders.models import Order, OrderLine
 

@@ -33,8 +33,8 @@ from analytics.services import SaleEvent, SaleLine
 from cart import selectors as cart_selectors
 from cart import services as cart_services
 from catalog import selectors as catalog_selectors
-from ecommerce.exceptions import ApplicationError, ValidationFailed
-from ecommerce.permissions import is_staff
+from ecommerce.api.exceptions import ApplicationError, ValidationFailed
+from ecommerce.api.permissions import is_staff
 from ecommerce.routers import MYSQL
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services

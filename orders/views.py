@@ -6,8 +6,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from ecommerce.permissions import IsStaff
-from ecommerce.schema import error_response
+from ecommerce.api.permissions import IsStaff
+from ecommerce.api.schema import error_response
 from orders import selectors, services
 from orders.models import Order
 from orders.serializers import (

@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from ecommerce import mongo
+from ecommerce.stores import mongo
 
 REVIEWS = "reviews"
 REVIEW_VOTES = "review_votes"

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ecommerce.fields import ObjectIdField, StrictCharField
+from ecommerce.api.fields import ObjectIdField, StrictCharField
 from reviews.repository import REVIEW_SORTS
 
 

@@ -4,7 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from ecommerce.schema import error_response
+from ecommerce.api.schema import error_response
 from reviews import selectors, services
 from reviews.repository import REVIEW_SORTS
 from reviews.serializers import (

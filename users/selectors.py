@@ -2,8 +2,8 @@
 
 from django.db.models import Q, QuerySet
 
-from ecommerce.exceptions import NotFoundError
-from ecommerce.permissions import ensure_owner_or_staff
+from ecommerce.api.exceptions import NotFoundError
+from ecommerce.api.permissions import ensure_owner_or_staff
 from users.models import User
 
 

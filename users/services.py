@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import PermissionDenied
 
-from ecommerce.exceptions import ConflictError, ValidationFailed
-from ecommerce.permissions import is_staff
+from ecommerce.api.exceptions import ConflictError, ValidationFailed
+from ecommerce.api.permissions import is_staff
 from reviews import services as reviews_services
 from users.models import User, normalize_email
 

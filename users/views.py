@@ -6,8 +6,8 @@ from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
-from ecommerce.permissions import IsStaff
-from ecommerce.schema import error_response
+from ecommerce.api.permissions import IsStaff
+from ecommerce.api.schema import error_response
 from orders import selectors as order_selectors
 from orders.serializers import OrderSerializer
 from users import selectors, services

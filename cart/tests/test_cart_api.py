@@ -9,8 +9,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from cart.models import CartItem
 from catalog import services as catalog_services
-from ecommerce import mongo
-from ecommerce.testing import make_user
+from ecommerce.stores import mongo
+from ecommerce.testing.helpers import make_user
 from orders.tests.factories import product
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import pytest
 from pymongo import monitoring
 
-from ecommerce import mongo
+from ecommerce.stores import mongo
 
 # Driver chatter that is not a query of ours.
 _NOT_QUERIES = {"endSessions", "hello", "isMaster", "ismaster", "ping", "saslStart", "saslContinue"}

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from catalog import repository, services
-from ecommerce import mongo
+from ecommerce.stores import mongo
 
 
 def insert_products(count: int = 1, *, start: int = 0, **fields) -> list[str]:

@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from catalog import services
 from catalog.tests.factories import insert_products, products_in_mongo
 from ecommerce.routers import MYSQL
-from ecommerce.testing import TcpProxy, make_user
+from ecommerce.testing.helpers import TcpProxy, make_user
 from inventory.models import Inventory
 
 

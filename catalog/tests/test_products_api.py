@@ -5,7 +5,7 @@ from bson import ObjectId
 
 from catalog import services
 from catalog.tests.factories import make_category, products_in_mongo
-from ecommerce import mongo
+from ecommerce.stores import mongo
 from inventory.models import Inventory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

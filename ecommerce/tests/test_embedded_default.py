@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from ecommerce.embedded import free_port
+from ecommerce.tooling.embedded import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_serve_runs_the_shop_on_the_embedded_default(tmp_path):
         WEB_CONCURRENCY="2",
         DJANGO_SETTINGS_MODULE="ecommerce.settings",
     )
-    server = subprocess.Popen([sys.executable, "-m", "ecommerce.serve"], cwd=BASE_DIR, env=env)
+    server = subprocess.Popen([sys.executable, "-m", "ecommerce.tooling.serve"], cwd=BASE_DIR, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         health = None
@@ -78,7 +78,7 @@ def test_serve_stops_its_mongodb_when_start_up_fails(tmp_path):
     env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/ecommerce"
 
     failed = subprocess.run(
-        [sys.executable, "-m", "ecommerce.serve"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ecommerce.tooling.serve"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
     )
 
     assert failed.returncode != 0 and "SECRET_KEY is not set" in failed.stderr

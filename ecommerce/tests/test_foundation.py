@@ -5,8 +5,8 @@ import pytest
 from django.db import connections
 from django.urls import reverse
 
-from ecommerce import mongo
-from ecommerce.exceptions import NotFoundError
+from ecommerce.stores import mongo
+from ecommerce.api.exceptions import NotFoundError
 from ecommerce.routers import DatabaseRouter
 
 pytestmark = pytest.mark.django_db(databases="__all__")

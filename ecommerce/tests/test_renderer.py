@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy
 
-from ecommerce.renderers import OrjsonRenderer
+from ecommerce.api.renderers import OrjsonRenderer
 
 
 def test_orjson_renders_what_the_api_sends():

@@ -6,7 +6,7 @@ from bson import ObjectId
 from rest_framework_simplejwt.tokens import AccessToken
 
 from ecommerce.routers import MYSQL
-from ecommerce.testing import make_user
+from ecommerce.testing.helpers import make_user
 from inventory.models import Inventory
 from orders.tests.factories import product, stock
 

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from ecommerce.testing import make_user
+from ecommerce.testing.helpers import make_user
 from orders import services
 from orders.models import Order
 from orders.tests.factories import ADDRESS, product

@@ -7,7 +7,7 @@ import pytest
 import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
-from ecommerce.testing import make_user
+from ecommerce.testing.helpers import make_user
 from orders.models import IdempotencyKey, Order
 from orders.selectors import stock_invariant_check
 from orders.tests.factories import order_body, product, reservations, stock

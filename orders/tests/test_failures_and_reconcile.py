@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from analytics.models import DailySales
 from ecommerce.routers import MYSQL
-from ecommerce.testing import TcpProxy, database_url, make_user
+from ecommerce.testing.helpers import TcpProxy, database_url, make_user
 from orders import services
 from orders.models import IdempotencyKey, Order
 from orders.selectors import stock_invariant_check

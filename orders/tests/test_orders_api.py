@@ -6,8 +6,8 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from cart.models import CartItem
-from ecommerce import mongo
-from ecommerce.testing import client_for, make_user
+from ecommerce.stores import mongo
+from ecommerce.testing.helpers import client_for, make_user
 from inventory.models import StockReservation
 from orders.models import Order
 from orders.selectors import stock_invariant_check

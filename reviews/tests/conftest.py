@@ -4,7 +4,7 @@ import pytest
 from pymongo import MongoClient, monitoring
 
 from catalog import services as catalog_services
-from ecommerce import mongo
+from ecommerce.stores import mongo
 
 _DATA_COMMANDS = {"find", "count", "aggregate", "insert", "update", "delete", "findAndModify", "getMore", "distinct"}
 

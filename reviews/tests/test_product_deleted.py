@@ -3,8 +3,8 @@
 import pytest
 
 from catalog import services as catalog_services
-from ecommerce import mongo
-from ecommerce.testing import client_for, make_user
+from ecommerce.stores import mongo
+from ecommerce.testing.helpers import client_for, make_user
 from reviews import repository
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -9,8 +9,8 @@ import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
 from catalog import selectors as catalog_selectors
-from ecommerce import mongo
-from ecommerce.testing import make_user
+from ecommerce.stores import mongo
+from ecommerce.testing.helpers import make_user
 from reviews import repository
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)

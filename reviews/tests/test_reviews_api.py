@@ -5,8 +5,8 @@ import pytest
 from bson import ObjectId
 
 from catalog import selectors as catalog_selectors
-from ecommerce import mongo
-from ecommerce.testing import client_for, make_user
+from ecommerce.stores import mongo
+from ecommerce.testing.helpers import client_for, make_user
 from reviews import repository
 
 pytestmark = pytest.mark.django_db(databases="__all__")

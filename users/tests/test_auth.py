@@ -1,7 +1,7 @@
 import pytest
 from django.test import override_settings
 
-from ecommerce.testing import TEST_PASSWORD, make_user
+from ecommerce.testing.helpers import TEST_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

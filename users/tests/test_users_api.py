@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from ecommerce.testing import TEST_PASSWORD, client_for, make_user
+from ecommerce.testing.helpers import TEST_PASSWORD, client_for, make_user
 from users.models import User
 
 pytestmark = pytest.mark.django_db(databases="__all__")

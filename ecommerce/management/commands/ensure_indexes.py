@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from ecommerce import mongo
+from ecommerce.stores import mongo
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from ecommerce.stores import create_missing_databases
+from ecommerce.stores.databases import create_missing_databases
 
 
 class Command(BaseCommand):

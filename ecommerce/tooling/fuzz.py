@@ -1,7 +1,7 @@
 """Fuzz the API against its own OpenAPI schema with schemathesis, as staff and as a customer.
 
-    python -m ecommerce.fuzz --url http://127.0.0.1:8080 --staff-token ... --customer-token ... --max-time 120
-    python -m ecommerce.fuzz --max-time 300        # `make fuzz`: a fresh stack of its own
+    python -m ecommerce.tooling.fuzz --url http://127.0.0.1:8080 --staff-token ... --customer-token ... --max-time 120
+    python -m ecommerce.tooling.fuzz --max-time 300        # `make fuzz`: a fresh stack of its own
 
 With `--url` it starts nothing and fuzzes that server with the tokens given. Without it, it
 builds a throwaway shop: databases `ecommerce_fuzz` on the local PostgreSQL and MySQL (dropped
@@ -27,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -225,7 +225,7 @@ def _prepare_shop(*, token_lifetime: timedelta) -> dict[str, str]:
 
 
 def run_own_stack(*, max_time: int, seed: int | None, report_dir: Path | None) -> list[RoleResult]:
-    from ecommerce.embedded import EmbeddedMongo
+    from ecommerce.tooling.embedded import EmbeddedMongo
 
     run_dir = Path(tempfile.mkdtemp(prefix="fuzz-"))
     mongo = EmbeddedMongo(run_dir=run_dir, database=FUZZ_DATABASE).start()
@@ -245,7 +245,7 @@ def run_own_stack(*, max_time: int, seed: int | None, report_dir: Path | None) -
         print(f"Preparing {FUZZ_DATABASE} on PostgreSQL, MySQL and {mongo.url} ...", flush=True)
         tokens = _prepare_shop(token_lifetime=timedelta(seconds=2 * max_time + 600))
 
-        from ecommerce.testing import LiveServer
+        from ecommerce.testing.helpers import LiveServer
 
         # Production settings (DEBUG off, Argon2), throttling off so the fuzzer is not mostly 429s.
         server = LiveServer(workers=2, extra_env={"DJANGO_SETTINGS_MODULE": "ecommerce.settings"}).start()

@@ -13,9 +13,9 @@ from django.db import connections
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from ecommerce.embedded import free_port
+from ecommerce.tooling.embedded import free_port
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 TEST_PASSWORD = "Str0ng-Passw0rd!"
 
 
@@ -60,7 +60,7 @@ class LiveServer:
     def env(self) -> dict:
         env = dict(os.environ)
         env.update(
-            DJANGO_SETTINGS_MODULE="ecommerce.test_settings",
+            DJANGO_SETTINGS_MODULE="ecommerce.testing.settings",
             DATABASE_URL=database_url("default"),
             MYSQL_URL=database_url("mysql"),
             MONGO_URL=settings.MONGO_URL,

@@ -26,9 +26,9 @@ from cart.models import CartItem
 from catalog import repository as catalog_repository
 from catalog import services as catalog_services
 from catalog.tests.factories import insert_products
-from ecommerce import mongo
+from ecommerce.stores import mongo
 from ecommerce.routers import MYSQL
-from ecommerce.testing import BASE_DIR, TEST_PASSWORD, client_for, make_user
+from ecommerce.testing.helpers import BASE_DIR, TEST_PASSWORD, client_for, make_user
 from inventory.models import Inventory
 from orders import services as order_services
 from orders.models import Order
@@ -702,11 +702,11 @@ def _settings_under(**env) -> dict:
 
 
 def test_production_hashes_passwords_with_argon2_and_short_lived_tokens():
-    assert production_settings.PASSWORD_HASHERS[0] == "ecommerce.hashers.Argon2PasswordHasher"
+    assert production_settings.PASSWORD_HASHERS[0] == "ecommerce.api.hashers.Argon2PasswordHasher"
 
     defaults = _settings_under()
 
-    assert defaults["hashers"][0] == "ecommerce.hashers.Argon2PasswordHasher"
+    assert defaults["hashers"][0] == "ecommerce.api.hashers.Argon2PasswordHasher"
     # Argon2id at OWASP's parameters: 19 MiB, 2 passes, 1 lane.
     assert defaults["hash"].startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
     assert defaults["access"] <= 15 * 60

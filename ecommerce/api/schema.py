@@ -10,7 +10,7 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import permissions, serializers
 from rest_framework.permissions import AllowAny
 
-from ecommerce.permissions import IsStaffOrReadOnly
+from ecommerce.api.permissions import IsStaffOrReadOnly
 
 OBJECT_ID_PATTERN = "^[0-9a-fA-F]{24}$"
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": OBJECT_ID_PATTERN, "example": "6b0da54becce2e8703ae3d6f"}

@@ -9,8 +9,8 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from ecommerce.exceptions import error_body
-from ecommerce.health import stores_health
+from ecommerce.api.exceptions import error_body
+from ecommerce.stores.health import stores_health
 
 _HealthSerializer = inline_serializer(
     "Health",

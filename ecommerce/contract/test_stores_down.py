@@ -7,8 +7,8 @@ import pytest
 import requests
 from django.conf import settings
 
-from ecommerce import mongo
-from ecommerce.testing import TcpProxy, database_url
+from ecommerce.stores import mongo
+from ecommerce.testing.helpers import TcpProxy, database_url
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 

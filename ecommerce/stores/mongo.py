@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pymongo import MongoClient, uri_parser
 from pymongo.database import Database
 
-from ecommerce.exceptions import NotFoundError
+from ecommerce.api.exceptions import NotFoundError
 
 _lock = threading.Lock()
 _client: MongoClient | None = None

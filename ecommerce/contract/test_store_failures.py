@@ -19,7 +19,7 @@ from django.db import connections, transaction
 from rest_framework_simplejwt.tokens import AccessToken
 
 from ecommerce.routers import MYSQL
-from ecommerce.testing import TcpProxy, database_url, make_user
+from ecommerce.testing.helpers import TcpProxy, database_url, make_user
 from inventory.models import Inventory
 from orders.models import IdempotencyKey, Order
 from orders.selectors import stock_invariant_check

@@ -17,7 +17,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from pymongo import monitoring
 
-from ecommerce import mongo
+from ecommerce.stores import mongo
 
 ALIASES = ("default", "mysql")
 

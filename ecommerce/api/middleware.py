@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.http import HttpResponse
 
-from ecommerce.exceptions import error_body
+from ecommerce.api.exceptions import error_body
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -1,6 +1,6 @@
 """The embedded MongoDB of the default set-up: an nx-27017 server on a free local port.
 
-Used by `python -m ecommerce.serve` (data under DATA_DIR) and by the tests (in memory).
+Used by `python -m ecommerce.tooling.serve` (data under DATA_DIR) and by the tests (in memory).
 """
 
 import signal

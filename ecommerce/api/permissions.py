@@ -2,7 +2,7 @@
 
 from rest_framework import permissions
 
-from ecommerce.exceptions import NotFoundError
+from ecommerce.api.exceptions import NotFoundError
 
 
 def is_staff(user) -> bool:

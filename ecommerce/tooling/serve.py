@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommerce.settings")
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def main() -> int:
     import django
     from django.conf import settings
 
-    from ecommerce.embedded import EmbeddedMongo
+    from ecommerce.tooling.embedded import EmbeddedMongo
 
     embedded_mongo = None
     url_file = Path(os.environ.get("DATA_DIR") or BASE_DIR / "var").resolve() / "mongo.url"
@@ -27,7 +27,7 @@ def main() -> int:
         data_dir = url_file.parent
         embedded_mongo = EmbeddedMongo(run_dir=data_dir / "run", data_dir=data_dir / "mongo").start()
         # The server's workers and any manage.py command find it through this file
-        # (ecommerce.mongo.mongo_url); MONGO_URL stays unset, so settings know it is embedded.
+        # (ecommerce.stores.mongo.mongo_url); MONGO_URL stays unset, so settings know it is embedded.
         url_file.write_text(embedded_mongo.url)
         print(f"Embedded MongoDB (nx-27017) at {embedded_mongo.url}", flush=True)
     try:

@@ -1,0 +1,1 @@
+"""Test support: the suite's settings, API clients and live servers, query budgets."""
