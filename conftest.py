@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from ecommerce import mongo
-from ecommerce.embedded import EmbeddedMongo
-from ecommerce.testing import LiveServer, client_for, make_user
+from ecommerce.stores import mongo
+from ecommerce.testing.helpers import LiveServer, client_for, make_user
+from ecommerce.tooling.embedded import EmbeddedMongo
 
 
 @pytest.fixture(scope="session", autouse=True)

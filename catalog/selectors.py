@@ -6,8 +6,8 @@ from decimal import Decimal
 from catalog import cache, repository
 from catalog.exceptions import CategoryNotFound, ProductNotFound
 from catalog.repository import Category, Product
-from ecommerce.stores import mongo
 from ecommerce.api.pagination import MongoSlice
+from ecommerce.stores import mongo
 
 # A guard against a corrupt tree, far deeper than any real catalog: the services keep it acyclic.
 MAX_CATEGORY_DEPTH = 32

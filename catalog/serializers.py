@@ -9,8 +9,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.repository import PRODUCT_SORTS
-from ecommerce.stores import mongo
 from ecommerce.api.fields import ObjectIdField, StrictCharField
+from ecommerce.stores import mongo
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 5000

@@ -17,8 +17,8 @@ from catalog import repository, selectors
 from catalog.cache import invalidates_catalog
 from catalog.exceptions import CategoryNotFound, ProductNotFound
 from catalog.repository import Category, Product
-from ecommerce.stores import mongo
 from ecommerce.api.exceptions import ConflictError, ValidationFailed
+from ecommerce.stores import mongo
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 

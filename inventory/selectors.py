@@ -5,8 +5,8 @@ from uuid import UUID
 
 from django.db.models import F, Q, QuerySet, Sum
 
-from ecommerce.stores import mongo
 from ecommerce.routers import MYSQL
+from ecommerce.stores import mongo
 from inventory.exceptions import InventoryNotFound
 from inventory.models import Inventory, StockReservation
 

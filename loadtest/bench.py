@@ -26,7 +26,7 @@ import requests
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from ecommerce.embedded import EmbeddedMongo, free_port  # noqa: E402
+from ecommerce.tooling.embedded import EmbeddedMongo, free_port  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 WARM_UP_SECONDS = int(os.environ.get("BENCH_WARM_UP_SECONDS", "3"))

@@ -8,9 +8,9 @@ from django.contrib.auth.models import AnonymousUser
 
 from catalog import selectors as catalog_selectors
 from catalog.repository import Product
-from ecommerce.stores import mongo
 from ecommerce.api.pagination import MongoSlice
 from ecommerce.api.permissions import is_staff
+from ecommerce.stores import mongo
 from reviews import repository
 from reviews.exceptions import ReviewNotFound
 from reviews.repository import Review

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.exceptions import ProductNotFound
-from ecommerce.stores import mongo
 from ecommerce.api.permissions import ensure_owner_or_staff, is_staff
+from ecommerce.stores import mongo
 from reviews import repository, selectors
 from reviews.exceptions import (
     ReviewAlreadyExists,

@@ -5,8 +5,8 @@ import pytest
 from bson import ObjectId
 
 from catalog import repository, selectors, services
-from ecommerce.stores import mongo
 from ecommerce.api.exceptions import ConflictError, NotFoundError
+from ecommerce.stores import mongo
 from inventory.models import Inventory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -14,9 +14,9 @@ from bson import ObjectId
 from django.conf import settings
 
 from deploy.tests import files
-from ecommerce import mongo
-from ecommerce.embedded import free_port
-from ecommerce.testing import TEST_PASSWORD, make_user
+from ecommerce.stores import mongo
+from ecommerce.testing.helpers import TEST_PASSWORD, make_user
+from ecommerce.tooling.embedded import free_port
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from ecommerce.testing import TEST_PASSWORD, make_user
+from ecommerce.testing.helpers import TEST_PASSWORD, make_user
 from orders.models import Order
 from orders.selectors import stock_invariant_check
 from orders.tests.factories import order_body, product, stock

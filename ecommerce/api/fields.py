@@ -3,8 +3,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ecommerce.stores import mongo
 from ecommerce.api.schema import OBJECT_ID_SCHEMA
+from ecommerce.stores import mongo
 
 
 class StrictCharField(serializers.CharField):

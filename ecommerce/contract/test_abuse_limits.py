@@ -26,8 +26,8 @@ from cart.models import CartItem
 from catalog import repository as catalog_repository
 from catalog import services as catalog_services
 from catalog.tests.factories import insert_products
-from ecommerce.stores import mongo
 from ecommerce.routers import MYSQL
+from ecommerce.stores import mongo
 from ecommerce.testing.helpers import BASE_DIR, TEST_PASSWORD, client_for, make_user
 from inventory.models import Inventory
 from orders import services as order_services

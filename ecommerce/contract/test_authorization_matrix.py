@@ -24,8 +24,8 @@ from cart.models import CartItem
 from catalog import repository as catalog_repository
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
-from ecommerce.stores import mongo
 from ecommerce.routers import MYSQL
+from ecommerce.stores import mongo
 from ecommerce.testing.helpers import TEST_PASSWORD, client_for, make_user
 from inventory.models import Inventory
 from orders import services as order_services

@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ecommerce.tooling import fuzz
 from ecommerce.testing.helpers import TEST_PASSWORD, make_user
+from ecommerce.tooling import fuzz
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 

@@ -21,8 +21,8 @@ from analytics.models import DailySales, ProductSales
 from cart import services as cart_services
 from catalog import services as catalog_services
 from ecommerce.routers import MYSQL
-from ecommerce.testing.helpers import client_for, make_user
 from ecommerce.testing.budgets import Budget, Captured, capture, check_budget
+from ecommerce.testing.helpers import client_for, make_user
 from orders import services as order_services
 from reviews import services as review_services
 

@@ -7,8 +7,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
 from pymongo.errors import PyMongoError
 
-from ecommerce.stores import mongo
 from ecommerce.api.exceptions import STORE_NAMES
+from ecommerce.stores import mongo
 
 logger = logging.getLogger(__name__)
 

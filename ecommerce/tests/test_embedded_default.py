@@ -78,7 +78,12 @@ def test_serve_stops_its_mongodb_when_start_up_fails(tmp_path):
     env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/ecommerce"
 
     failed = subprocess.run(
-        [sys.executable, "-m", "ecommerce.tooling.serve"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ecommerce.tooling.serve"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert failed.returncode != 0 and "SECRET_KEY is not set" in failed.stderr

@@ -5,9 +5,9 @@ import pytest
 from django.db import connections
 from django.urls import reverse
 
-from ecommerce.stores import mongo
 from ecommerce.api.exceptions import NotFoundError
 from ecommerce.routers import DatabaseRouter
+from ecommerce.stores import mongo
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from ecommerce.testing import TEST_PASSWORD, make_user
+from ecommerce.testing.helpers import TEST_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 BASE_DIR = Path(__file__).resolve().parents[2]
