@@ -65,9 +65,10 @@ fmt: $(STAMP) ## Format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-lint: $(STAMP) ## Lint the code
+lint: $(STAMP) ## Lint the code and check the architecture's import contracts (pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 clean: ## Remove the virtualenv, local data and reports
 	rm -rf $(VENV) var staticfiles reports .pytest_cache .ruff_cache
