@@ -7,6 +7,8 @@ says no. `inventory_set` is the exception by intent: staff set an absolute count
 stock-take), which replaces whatever the row held, `reserved` excepted.
 """
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,6 +25,8 @@ from inventory.exceptions import OutOfStock, StockLimitExceeded
 from inventory.models import Inventory, StockReservation
 from inventory.selectors import inventory_get
 
+logger = logging.getLogger(__name__)
+
 # The largest stock one product may hold: far below the 32-bit column limit, so that
 # an increment can never overflow into a database error.
 MAX_STOCK = 1_000_000_000
@@ -33,6 +37,43 @@ class ReservationLine:
     product_id: str
     quantity: int
     unit_price: Decimal
+
+
+StockLowHook = Callable[[list[str]], None]
+_stock_low_hooks: list[StockLowHook] = []
+
+
+def on_stock_low(hook: StockLowHook) -> StockLowHook:
+    """Register `hook(product_ids)`, called after a MySQL commit that left those products at or
+    below their low_stock_threshold (a reservation, or staff setting a lower quantity).
+
+    It runs after the commit (transaction.on_commit on the mysql alias): the stock change
+    stands whatever the hook does, and a hook's failure is logged, never raised to the buyer."""
+    if hook not in _stock_low_hooks:
+        _stock_low_hooks.append(hook)
+    return hook
+
+
+def _stock_low_after_commit(product_ids: list[str]) -> None:
+    """Inside a MySQL transaction that lowered `product_ids`: once it commits, tell the hooks
+    which of them are now at or below their threshold. Costs one query, and only with hooks."""
+    if not _stock_low_hooks or not product_ids:
+        return
+    low = sorted(
+        Inventory.objects.using(MYSQL)
+        .filter(product_id__in=product_ids, quantity__lte=F("low_stock_threshold"))
+        .values_list("product_id", flat=True)
+    )
+    if low:
+        transaction.on_commit(lambda: _run_stock_low_hooks(low), using=MYSQL)
+
+
+def _run_stock_low_hooks(product_ids: list[str]) -> None:
+    for hook in _stock_low_hooks:
+        try:
+            hook(product_ids)
+        except Exception:
+            logger.exception("A stock-low hook failed for %s", product_ids)
 
 
 def inventory_create(*, product_id: str, quantity: int = 0) -> Inventory:
@@ -67,9 +108,11 @@ def inventory_set(*, product_id: str, quantity: int | None = None, low_stock_thr
         changes["low_stock_threshold"] = low_stock_threshold
     inventory_create(product_id=product_id)
     if changes:
-        # One UPDATE of the named columns only: a concurrent reservation's decrement of
-        # `reserved` is not overwritten by a stale copy of the row.
-        Inventory.objects.using(MYSQL).filter(product_id=product_id).update(**changes, updated_at=timezone.now())
+        with transaction.atomic(using=MYSQL):
+            # One UPDATE of the named columns only: a concurrent reservation's decrement of
+            # `reserved` is not overwritten by a stale copy of the row.
+            Inventory.objects.using(MYSQL).filter(product_id=product_id).update(**changes, updated_at=timezone.now())
+            _stock_low_after_commit([product_id])
     return inventory_get(product_id=product_id)
 
 
@@ -138,6 +181,7 @@ def stock_reserve(*, order_reference: UUID, lines: list[ReservationLine], sales_
                     for line in short
                 ]
             )
+        _stock_low_after_commit([line.product_id for line in lines])
         return StockReservation.objects.using(MYSQL).bulk_create(
             [
                 StockReservation(

@@ -19,6 +19,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -83,6 +84,36 @@ class PlacedOrder:
     status_code: int
     body: dict
     replayed: bool = False
+
+
+# --- hook point ----------------------------------------------------------------------
+
+OrderChangedHook = Callable[[Order, str, "str | None"], None]
+_order_changed_hooks: list[OrderChangedHook] = []
+# The event each status change publishes.
+STATUS_EVENTS = {
+    Order.Status.PAID: "paid",
+    Order.Status.SHIPPED: "shipped",
+    Order.Status.DELIVERED: "delivered",
+    Order.Status.CANCELLED: "cancelled",
+}
+
+
+def on_order_changed(hook: OrderChangedHook) -> OrderChangedHook:
+    """Register `hook(order, event, previous_status)` (event: created, paid, shipped, delivered,
+    cancelled) for an app above orders (events, payments) to react to an order's changes.
+
+    Hooks run inside the PostgreSQL transaction that made the change, right after it: what a
+    hook writes to PostgreSQL commits with the change, and an exception it raises rolls the
+    change back. They must not call another store (the transaction stays short)."""
+    if hook not in _order_changed_hooks:
+        _order_changed_hooks.append(hook)
+    return hook
+
+
+def _order_changed(order: Order, event: str, previous_status: str | None) -> None:
+    for hook in _order_changed_hooks:
+        hook(order, event, previous_status)
 
 
 # --- placing -------------------------------------------------------------------------
@@ -175,6 +206,7 @@ def order_record(
         )
         # The lines are known: answer without reading them back.
         order._prefetched_objects_cache = {"lines": lines}
+        _order_changed(order, "created", None)
         if cart_lines:
             cart_services.cart_items_remove_ordered(user_id=owner.pk, ordered=cart_lines)
         if idempotency is not None:
@@ -381,10 +413,12 @@ def order_status_change(*, order: Order, status: str, actor: User | None = None)
             changes["cancel_reason"] = (
                 Order.CancelReason.STAFF if actor is not None and is_staff(actor) else Order.CancelReason.CUSTOMER
             )
-        if Order.objects.filter(pk=order.pk, status=current).update(**changes):
-            for field, value in changes.items():
-                setattr(order, field, value)
-            break
+        with transaction.atomic():
+            if Order.objects.filter(pk=order.pk, status=current).update(**changes):
+                for field, value in changes.items():
+                    setattr(order, field, value)
+                _order_changed(order, STATUS_EVENTS[status], current)
+                break
         order.refresh_from_db(fields=["status", "updated_at"])
     else:
         raise InvalidTransition(order.status, status)
@@ -459,12 +493,16 @@ def orders_reconcile(*, grace_seconds: int = 300) -> ReconcileReport:
         for pk, reference in chunk:
             if reference in held:
                 continue
-            # Conditional: an order moved meanwhile (say, shipped) is left as it is.
-            if Order.objects.filter(pk=pk, status__in=selectors.OPEN_STATUSES).update(
-                status=Order.Status.CANCELLED,
-                cancel_reason=Order.CancelReason.STOCK_NOT_RESERVED,
-                updated_at=timezone.now(),
-            ):
+            with transaction.atomic():
+                # Locked and re-checked: an order moved meanwhile (say, shipped) is left as it is.
+                order = Order.objects.select_for_update().filter(pk=pk, status__in=selectors.OPEN_STATUSES).first()
+                if order is None:
+                    continue
+                previous = order.status
+                order.status = Order.Status.CANCELLED
+                order.cancel_reason = Order.CancelReason.STOCK_NOT_RESERVED
+                order.save(update_fields=["status", "cancel_reason", "updated_at"])
+                _order_changed(order, "cancelled", previous)
                 report.cancelled.append(pk)
 
     expired, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
