@@ -25,6 +25,7 @@ from inventory import services as inventory_services
 logger = logging.getLogger(__name__)
 
 _product_deleted_hooks: list[Callable[[str], None]] = []
+_product_changed_hooks: list[Callable[[str, str], None]] = []
 
 # Optimistic updates retry this often when another write wins the race.
 _UPDATE_ATTEMPTS = 5
@@ -46,6 +47,24 @@ def on_product_deleted(hook: Callable[[str], None]) -> Callable[[str], None]:
 def _run_product_deleted_hooks(product_id: str) -> None:
     for hook in _product_deleted_hooks:
         hook(product_id)
+
+
+def on_product_changed(hook: Callable[[str, str], None]) -> Callable[[str, str], None]:
+    """Register `hook(product_id, change)`, change in {"created", "updated", "deleted"}, to run
+    after a product's (or a variant's) MongoDB write succeeded (events, for example); for
+    "created", after its inventory row too, since a create whose row fails is undone.
+
+    Not called for rating counts. A hook that raises makes the request fail, but the MongoDB
+    write stays: MongoDB has no transaction to roll back, so hooks must tolerate repeats.
+    """
+    if hook not in _product_changed_hooks:
+        _product_changed_hooks.append(hook)
+    return hook
+
+
+def _run_product_changed_hooks(product_id: str, change: str) -> None:
+    for hook in _product_changed_hooks:
+        hook(product_id, change)
 
 
 def _now():
@@ -109,6 +128,7 @@ def product_create(
         logger.warning("Inventory row for product %s failed; removing the product again", product.id)
         repository.product_delete_one(mongo.object_id_or_404(product.id))
         raise
+    _run_product_changed_hooks(product.id, "created")
     return product
 
 
@@ -136,6 +156,7 @@ def product_update(*, product_id: str, data: dict) -> Product:
         except repository.KeyTaken:
             raise _sku_taken() from None
         if saved:
+            _run_product_changed_hooks(product_id, "updated")
             return dataclasses.replace(updated, revision=updated.revision + 1)
     raise ConflictError("The product is being changed by someone else; try again.")
 
@@ -152,6 +173,7 @@ def product_delete(*, product_id: str) -> None:
     product = repository.product_delete_one(mongo.object_id_or_404(product_id, "Product"))
     if product is None:
         raise ProductNotFound()
+    _run_product_changed_hooks(product.id, "deleted")
     _run_product_deleted_hooks(product.id)
     inventory_services.inventory_delete(product_id=product.id)
 
