@@ -136,8 +136,8 @@ def wishlist_item_remove(*, actor: User, user_id: int, product_id: str) -> None:
         raise WishlistItemNotFound()
 
 
-def wishlist_delete_for_user(*, user_id: int) -> None:
-    """Remove a deleted user's wishlist entries (their reviews stay, under the plain user_id)."""
+def wishlist_delete_for_user(user_id: int) -> None:
+    """The users' user-deleted hook: the wishlist entries go (the reviews stay, under the plain user_id)."""
     repository.wishlist_entries_delete_for_user(user_id)
 
 

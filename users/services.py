@@ -1,5 +1,7 @@
 """Writes on users."""
 
+from collections.abc import Callable
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -7,10 +9,20 @@ from rest_framework.exceptions import PermissionDenied
 
 from ecommerce.api.exceptions import ConflictError, ValidationFailed
 from ecommerce.api.permissions import is_staff
-from reviews import services as reviews_services
 from users.models import User, normalize_email
 
 _EMAIL_TAKEN = "A user with this email already exists."
+
+_user_deleted_hooks: list[Callable[[int], None]] = []
+
+
+def on_user_deleted(hook: Callable[[int], None]) -> Callable[[int], None]:
+    """Register `hook(user_id)` to run after a user row is deleted, outside its transaction
+    (apps above users, e.g. reviews' wishlists, clean up what they keep under the id).
+    Hooks must be idempotent: a failure leaves their data to be removed again."""
+    if hook not in _user_deleted_hooks:
+        _user_deleted_hooks.append(hook)
+    return hook
 
 
 def _check_password(password: str, user: User) -> None:
@@ -73,9 +85,10 @@ def user_update(*, user: User, actor: User, data: dict) -> User:
 
 def user_delete(*, user: User) -> None:
     """Delete the account. Orders stay (their user_id becomes null; the email snapshot stays);
-    the cart goes with the user; the wishlist goes afterwards, outside the PostgreSQL
-    transaction (a MongoDB failure then leaves only entries nobody can reach). Reviews stay."""
+    the cart goes with the user; the on_user_deleted hooks run afterwards, outside the
+    PostgreSQL transaction (a MongoDB failure then leaves only entries nobody can reach)."""
     user_id = user.pk
     with transaction.atomic():
         user.delete()
-    reviews_services.wishlist_delete_for_user(user_id=user_id)
+    for hook in _user_deleted_hooks:
+        hook(user_id)
