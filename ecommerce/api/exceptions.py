@@ -44,6 +44,14 @@ class NotFoundError(ApplicationError):
     default_message = "Not found."
 
 
+class PermissionDeniedError(ApplicationError):
+    """The caller may see the object but not do this to it (services raise it instead of DRF's)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+    default_message = "You do not have permission to perform this action."
+
+
 class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
