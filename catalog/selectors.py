@@ -1,28 +1,75 @@
 """Reads on the catalog, for the views and for the other apps (cart, orders, reviews)."""
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from catalog import cache, repository
-from catalog.exceptions import CategoryNotFound, ProductNotFound
-from catalog.repository import Category, Product
+from catalog.exceptions import CategoryNotFound, NotAParent, ProductNotFound
+from catalog.repository import PARENT, STANDALONE, VARIANT, Category, Product
 from ecommerce.api.pagination import MongoSlice
 from ecommerce.stores import mongo
+from inventory import selectors as inventory_selectors
+
+__all__ = ["PARENT", "PRODUCT_SORT_KEYS", "STANDALONE", "VARIANT", "Product"]
+
+PRODUCT_SORT_KEYS = tuple(repository.PRODUCT_SORTS)
 
 # A guard against a corrupt tree, far deeper than any real catalog: the services keep it acyclic.
 MAX_CATEGORY_DEPTH = 32
 
 
 def product_get(*, product_id: str, include_inactive: bool = False) -> Product:
-    """One product; inactive ones only with `include_inactive` (staff). Unknown or malformed id: 404."""
-    product = repository.product_find_one(mongo.object_id_or_404(product_id, "Product"))
+    """One product of any kind; inactive ones only with `include_inactive` (staff). Unknown
+    or malformed id: 404. A parent's variant summaries come without `in_stock` (see product_detail)."""
+    product = repository.product_find_one(product_id)
     if product is None or (not product.is_active and not include_inactive):
         raise ProductNotFound()
     return product
 
 
+def product_detail(*, product_id: str, include_inactive: bool = False) -> Product:
+    """`product_get` as the API answers it: a parent's variants with `in_stock` (customers
+    see only its active ones). One MongoDB read, plus one MySQL query for a parent."""
+    return _with_stock([product_get(product_id=product_id, include_inactive=include_inactive)], include_inactive)[0]
+
+
+def _with_stock(products: Sequence[Product], include_inactive: bool) -> list[Product]:
+    """Fill the `in_stock` of every parent's variant summaries in one inventory query for
+    them all (none when no parent is among the products): a page costs the same for any
+    number of parents."""
+    variant_ids = [v.id for product in products for v in product.variants]
+    if not variant_ids:
+        return list(products)
+    in_stock = _in_stock(variant_ids)
+    return [
+        dataclasses.replace(
+            product,
+            variants=tuple(
+                dataclasses.replace(v, in_stock=v.id in in_stock)
+                for v in product.variants
+                if v.is_active or include_inactive
+            ),
+        )
+        if product.variants
+        else product
+        for product in products
+    ]
+
+
+def _in_stock(product_ids: list[str]) -> set[str]:
+    """Which of these products have units to sell, in one MySQL query."""
+    rows = inventory_selectors.inventory_list().filter(product_id__in=product_ids, quantity__gt=0)
+    return set(rows.values_list("product_id", flat=True))
+
+
 def products_get_many(*, product_ids: Iterable[str], cached: bool = False) -> dict[str, Product]:
     """Products by id in one MongoDB query, inactive included; unknown ids are absent.
+
+    For the SQL side (carts, orders, inventory, analytics): each `Product` says its `kind`
+    (`is_buyable`: standalone or variant), `parent_id` (variants), `sku`, `options`,
+    `name`, `price`, `is_active`, and for a parent its `variant_ids` (for the 400 of
+    `catalog.exceptions.ParentNotBuyable`).
 
     `cached`: may come from the catalog cache (for showing a cart). Anything that charges
     money (orders) reads MongoDB itself."""
@@ -32,7 +79,30 @@ def products_get_many(*, product_ids: Iterable[str], cached: bool = False) -> di
 
 
 def product_exists(*, product_id: str) -> bool:
-    return mongo.is_object_id(product_id) and bool(repository.product_find_many([product_id]))
+    return repository.product_find_one(product_id) is not None
+
+
+def variant_list(*, parent_id: str, include_inactive: bool) -> MongoSlice:
+    """A parent's variants, oldest first, for the paginator (customers: active ones of an
+    active parent). 404 for an unknown parent, 400 for a product that is not a parent."""
+    parent = product_get(product_id=parent_id, include_inactive=include_inactive)
+    if parent.kind != PARENT:
+        raise NotAParent()
+    query = repository.variant_query(parent.id, active_only=not include_inactive)
+    return MongoSlice(
+        count=lambda: repository.product_count(query),
+        fetch=lambda skip, limit: repository.product_page(query, sort="created_at", skip=skip, limit=limit),
+    )
+
+
+def product_owning_reviews(*, product_id: str, include_inactive: bool = False) -> Product:
+    """The product a review of `product_id` belongs to: the product itself, or a variant's
+    parent (ratings belong to the parent). 404 as product_get, also for a variant whose
+    parent is gone or (customers) inactive."""
+    product = product_get(product_id=product_id, include_inactive=include_inactive)
+    if product.kind == VARIANT:
+        return product_get(product_id=product.parent_id or "", include_inactive=include_inactive)
+    return product
 
 
 def product_list(
@@ -84,16 +154,20 @@ def product_list_in_category(
 def _product_slice(
     *, include_inactive: bool, sort: str, category_ids: list[str] | None = None, **filters
 ) -> MongoSlice:
+    """Standalone products and parents (never variants): one count, one page query, and one
+    inventory query when the page holds parents."""
     query = repository.product_query(active_only=not include_inactive, category_ids=category_ids, **filters)
     return MongoSlice(
         count=lambda: repository.product_count(query),
-        fetch=lambda skip, limit: repository.product_page(query, sort=sort, skip=skip, limit=limit),
+        fetch=lambda skip, limit: _with_stock(
+            repository.product_page(query, sort=sort, skip=skip, limit=limit), include_inactive
+        ),
     )
 
 
 def category_get(*, category_id: str) -> Category:
     """One category; unknown or malformed id: 404."""
-    category = repository.category_find_one(mongo.object_id_or_404(category_id, "Category"))
+    category = repository.category_find_one(category_id)
     if category is None:
         raise CategoryNotFound()
     return category
@@ -104,9 +178,8 @@ def category_get_by_slug_or_id(*, category: str) -> Category:
 
     Slugs never look like an id (the services refuse or suffix them), so the two cannot clash.
     """
-    found = None
     if mongo.is_object_id(category):
-        found = repository.category_find_one(mongo.object_id_or_404(category))
+        found = repository.category_find_one(category)
     else:
         found = repository.category_find_by_slug(category.lower())
     if found is None:
@@ -115,10 +188,7 @@ def category_get_by_slug_or_id(*, category: str) -> Category:
 
 
 def category_exists(*, category_id: str) -> bool:
-    return (
-        mongo.is_object_id(category_id)
-        and repository.category_find_one(mongo.object_id_or_404(category_id)) is not None
-    )
+    return repository.category_find_one(category_id) is not None
 
 
 def category_list(*, parent_id: str | None = None, roots_only: bool = False) -> MongoSlice:
@@ -147,10 +217,10 @@ def category_descendant_ids(*, category_id: str) -> list[str]:
 def category_ancestor_ids(*, category_id: str) -> list[str]:
     """Ids from the category's parent up to its root (one query per level)."""
     ancestors: list[str] = []
-    current = repository.category_find_one(mongo.object_id_or_404(category_id, "Category"))
+    current = repository.category_find_one(category_id)
     while current is not None and current.parent_id and len(ancestors) < MAX_CATEGORY_DEPTH:
         if current.parent_id in ancestors:
             break
         ancestors.append(current.parent_id)
-        current = repository.category_find_one(mongo.object_id_or_404(current.parent_id, "Category"))
+        current = repository.category_find_one(current.parent_id)
     return ancestors

@@ -3,12 +3,13 @@ what needs the stores (a taken SKU or slug, an unknown category) is the services
 
 import math
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
 from rest_framework import serializers
 
-from catalog.repository import PRODUCT_SORTS
+from catalog.selectors import PRODUCT_SORT_KEYS
 from ecommerce.api.fields import ObjectIdField, StrictCharField
 from ecommerce.stores import mongo
 
@@ -25,6 +26,9 @@ ATTRIBUTE_VALUE_MAX = 1000
 MAX_PRICE = Decimal("1000000")
 MAX_STOCK = 1_000_000
 SEARCH_MAX = 100
+OPTION_NAME_MAX = 50
+OPTION_VALUE_MAX = 50
+MAX_OPTIONS = 3
 # A JSON number both Python and every JSON client read back exactly.
 SAFE_INTEGER = 2**53 - 1
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -67,6 +71,23 @@ class AttributesField(serializers.JSONField):
                     "numbers, booleans or null; no nested objects or lists."
                 )
         return dict(data)
+
+
+class OptionsField(serializers.DictField):
+    """A variant's options: `{"Size": "M", "Colour": "Red"}`, one non-blank value (up to 50
+    characters) per option name of its parent."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=StrictCharField(max_length=OPTION_VALUE_MAX), **kwargs)
+
+    def to_internal_value(self, data):
+        options = super().to_internal_value(data)
+        if not 1 <= len(options) <= MAX_OPTIONS:
+            raise serializers.ValidationError(f"Give 1 to {MAX_OPTIONS} options.")
+        for name in options:
+            if not name.strip() or len(name) > OPTION_NAME_MAX or "\x00" in name:
+                raise serializers.ValidationError(f"Option names are 1..{OPTION_NAME_MAX} characters.")
+        return {name.strip(): value for name, value in options.items()}
 
 
 def _is_flat_value(value) -> bool:
@@ -156,18 +177,39 @@ class ProductRatingSerializer(serializers.Serializer):
     count = serializers.IntegerField(source="rating_count")
 
 
+class VariantSummarySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    sku = serializers.CharField(allow_null=True)
+    options = serializers.DictField(child=serializers.CharField())
+    price = MoneyField()
+    is_active = serializers.BooleanField()
+    in_stock = serializers.BooleanField(help_text="Units of this variant are available to buy.")
+
+
 class ProductSerializer(serializers.Serializer):
     id = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["standalone", "parent", "variant"],
+        help_text="standalone (bought as it is), parent (a group of variants, never bought) or variant.",
+    )
+    parent_id = serializers.CharField(allow_null=True, help_text="A variant's parent; null otherwise.")
     name = serializers.CharField()
     description = serializers.CharField()
     sku = serializers.CharField(allow_null=True)
-    price = MoneyField()
+    price = MoneyField(
+        allow_null=True, help_text="A parent's is its cheapest active variant's (null when it has none)."
+    )
     currency = serializers.SerializerMethodField()
     category_id = serializers.CharField(allow_null=True)
     tags = serializers.ListField(child=serializers.CharField())
     images = serializers.ListField(child=serializers.CharField())
     attributes = serializers.DictField()
     is_active = serializers.BooleanField()
+    option_names = serializers.ListField(child=serializers.CharField(), help_text="A parent's options; [] otherwise.")
+    options = serializers.DictField(child=serializers.CharField(), help_text="A variant's option values; {} otherwise.")
+    variants = VariantSummarySerializer(
+        many=True, help_text="A parent's variants (customers see the active ones); [] otherwise."
+    )
     rating = ProductRatingSerializer(source="*")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -199,13 +241,58 @@ class ProductInputSerializer(serializers.Serializer):
 
 class ProductUpdateSerializer(PartialMixin, ProductInputSerializer):
     """The PUT/PATCH body: any of the fields, only those sent change (`initial_stock` is not one:
-    stock moves through /api/inventory)."""
+    stock moves through /api/inventory). A parent's price and a variant's category and tags
+    are derived (400); a variant's `options` may change to an unused combination (409)."""
+
+    options = OptionsField(required=False, help_text="A variant's option values (variants only).")
 
 
 class ProductCreateSerializer(ProductInputSerializer):
+    """The POST body: a standalone product (with `price`), or a parent (with `option_names`,
+    without price, sku or initial_stock)."""
+
+    price = PriceField(required=False, help_text="Required for a standalone product; a parent has none.")
     initial_stock = serializers.IntegerField(
         min_value=0, max_value=MAX_STOCK, required=False, help_text="Units in stock at creation (default 0)."
     )
+    option_names = serializers.ListField(
+        child=StrictCharField(max_length=OPTION_NAME_MAX),
+        min_length=1,
+        max_length=MAX_OPTIONS,
+        required=False,
+        help_text='Makes a parent: 1 to 3 different option names, e.g. ["Size", "Colour"].',
+    )
+
+    def get_fields(self):
+        # `price` is required unless the body makes a parent: reported with the other missing fields.
+        fields = super().get_fields()
+        data = getattr(self, "initial_data", None)
+        if isinstance(data, Mapping) and data.get("option_names") is None:
+            fields["price"].required = True
+        return fields
+
+
+class VariantCreateSerializer(serializers.Serializer):
+    """The body of POST /api/products/{parent_id}/variants."""
+
+    sku = StrictCharField(max_length=SKU_MAX, help_text="Unique among all products.")
+    options = OptionsField(help_text='One value for each of the parent\'s option names, e.g. {"Size": "M"}.')
+    price = PriceField(help_text="Greater than 0, at most two decimal places, at most 1000000.00.")
+    initial_stock = serializers.IntegerField(
+        min_value=0, max_value=MAX_STOCK, required=False, help_text="Units in stock at creation (default 0)."
+    )
+    name = StrictCharField(max_length=NAME_MAX, required=False, help_text="Default: the parent's name and the options.")
+    description = StrictCharField(
+        max_length=DESCRIPTION_MAX, allow_blank=True, required=False, help_text="Default: the parent's."
+    )
+    images = serializers.ListField(
+        child=serializers.URLField(max_length=URL_MAX),
+        max_length=IMAGES_MAX,
+        required=False,
+        help_text="Default: the parent's.",
+    )
+    attributes = AttributesField(required=False, help_text="A flat object of strings, numbers, booleans or null.")
+    is_active = serializers.BooleanField(required=False)
 
 
 class ProductCategoryFilterSerializer(serializers.Serializer):
@@ -216,7 +303,7 @@ class ProductCategoryFilterSerializer(serializers.Serializer):
     max_price = MoneyField(min_value=Decimal("0"), required=False)
     tag = StrictCharField(max_length=TAG_MAX, required=False, help_text="Products carrying exactly this tag.")
     is_active = serializers.BooleanField(required=False, help_text="Staff only; others only ever see active products.")
-    sort = serializers.ChoiceField(choices=list(PRODUCT_SORTS), default="-created_at", required=False)
+    sort = serializers.ChoiceField(choices=list(PRODUCT_SORT_KEYS), default="-created_at", required=False)
 
     def validate(self, attrs):
         low, high = attrs.get("min_price"), attrs.get("max_price")

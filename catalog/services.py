@@ -9,14 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import repository, selectors
 from catalog.cache import invalidates_catalog
-from catalog.exceptions import CategoryNotFound, ProductNotFound
-from catalog.repository import Category, Product
+from catalog.exceptions import CategoryNotFound, NotAParent, ProductNotFound
+from catalog.repository import Category, Product, VariantSummary
 from ecommerce.api.exceptions import ConflictError, ValidationFailed
 from ecommerce.stores import mongo
 from inventory import selectors as inventory_selectors
@@ -29,7 +30,19 @@ _product_changed_hooks: list[Callable[[str, str], None]] = []
 
 # Optimistic updates retry this often when another write wins the race.
 _UPDATE_ATTEMPTS = 5
-_PRODUCT_FIELDS = {"name", "description", "price", "category_id", "tags", "images", "attributes", "is_active"}
+_PRODUCT_FIELDS = {
+    "name",
+    "description",
+    "price",
+    "category_id",
+    "tags",
+    "images",
+    "attributes",
+    "is_active",
+    "options",
+}
+MAX_OPTIONS = 3
+T = TypeVar("T", Product, Category)
 _CATEGORY_FIELDS = {"name", "slug", "description", "parent_id"}
 SLUG_MAX_LENGTH = 200
 
@@ -73,13 +86,50 @@ def _now():
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def _update_optimistically(*, load: Callable[[], T | None], change: Callable[[T], T], what: str) -> T | None:
+    """The one optimistic-update loop: load the current version, compute the new one from it,
+    write it only over the revision it was computed from (`repository.*_replace`), and start
+    again when another write got there first. None when the object is gone; ConflictError
+    when every attempt lost a race."""
+    for _ in range(_UPDATE_ATTEMPTS):
+        current = load()
+        if current is None:
+            return None
+        updated = change(current)
+        if _REPLACE[type(updated)](updated):
+            return dataclasses.replace(updated, revision=updated.revision + 1)
+    raise ConflictError(f"The {what} is being changed by someone else; try again.")
+
+
+_REPLACE = {Product: repository.product_replace, Category: repository.category_replace}
+
+
 def _ensure_category_exists(category_id: str | None) -> None:
     if category_id is not None and not selectors.category_exists(category_id=category_id):
         raise ValidationFailed(details={"category_id": ["Unknown category."]})
 
 
-def _sku_taken() -> ConflictError:
+def _taken(error: repository.KeyTaken) -> ConflictError:
+    if error.key == "options":
+        return ConflictError(
+            "A variant of this product already has these options.",
+            details={"options": ["Already used by another variant of this product."]},
+        )
+    if error.key == "slug":
+        return ConflictError("A category with this slug already exists.", details={"slug": ["Already taken."]})
     return ConflictError("A product with this SKU already exists.", details={"sku": ["Already taken."]})
+
+
+def _inventory_row_or_undo(product: Product, quantity: int) -> None:
+    """The stock row of a new standalone product or variant. If MySQL fails, the document is
+    deleted again so no buyable product is left without its row (and if even that fails,
+    `catalog_repair` gives it an empty row)."""
+    try:
+        inventory_services.inventory_create(product_id=product.id, quantity=quantity)
+    except Exception:
+        logger.warning("Inventory row for product %s failed; removing the product again", product.id)
+        repository.product_delete_one(product.id)
+        raise
 
 
 # --- Products ---------------------------------------------------------------------------
@@ -89,7 +139,7 @@ def _sku_taken() -> ConflictError:
 def product_create(
     *,
     name: str,
-    price: Decimal,
+    price: Decimal | None = None,
     description: str = "",
     sku: str | None = None,
     category_id: str | None = None,
@@ -98,17 +148,22 @@ def product_create(
     attributes: dict | None = None,
     is_active: bool = True,
     initial_stock: int = 0,
+    option_names: list[str] | None = None,
 ) -> Product:
-    """Create a product and its inventory row. 409 on a taken SKU; 400 on an unknown category.
+    """Create a standalone product and its inventory row or, with `option_names`, a parent
+    (a group of variants, never bought: no price, no SKU, no stock row). 409 on a taken SKU;
+    400 on an unknown category or a body that mixes the two kinds.
 
-    The document is written first, then the inventory row; if MySQL fails, the
-    document is deleted again so no product is left without its row (and if even that
-    fails, `catalog_repair` gives the product an empty row).
+    The document is written first, then the inventory row (see `_inventory_row_or_undo`).
     """
+    if option_names:
+        _ensure_parent_fields(option_names=option_names, price=price, sku=sku, initial_stock=initial_stock)
+    elif price is None:
+        raise ValidationFailed(details={"price": ["This field is required."]})
     _ensure_category_exists(category_id)
-    document = repository.product_document(
+    product = repository.new_product(
         name=name,
-        price=price,
+        price=None if option_names else price,
         description=description,
         sku=sku,
         category_id=category_id,
@@ -116,87 +171,249 @@ def product_create(
         images=images,
         attributes=attributes,
         is_active=is_active,
+        kind=repository.PARENT if option_names else repository.STANDALONE,
+        option_names=option_names,
         now=_now(),
     )
     try:
-        product = repository.product_insert(document)
-    except repository.KeyTaken:
-        raise _sku_taken() from None
-    try:
-        inventory_services.inventory_create(product_id=product.id, quantity=initial_stock)
-    except Exception:
-        logger.warning("Inventory row for product %s failed; removing the product again", product.id)
-        repository.product_delete_one(mongo.object_id_or_404(product.id))
-        raise
+        product = repository.product_insert(product)
+    except repository.KeyTaken as error:
+        raise _taken(error) from None
+    if product.kind == repository.STANDALONE:
+        _inventory_row_or_undo(product, initial_stock)
     _run_product_changed_hooks(product.id, "created")
     return product
+
+
+def _ensure_parent_fields(*, option_names: list[str], price, sku, initial_stock: int) -> None:
+    errors = {}
+    folded = [name.casefold() for name in option_names]
+    if not 1 <= len(option_names) <= MAX_OPTIONS or len(set(folded)) != len(folded):
+        errors["option_names"] = [f"1 to {MAX_OPTIONS} different names."]
+    if price is not None:
+        errors["price"] = ["A parent has no price of its own: it is its cheapest active variant's."]
+    if sku:
+        errors["sku"] = ["A parent has no SKU: its variants do."]
+    if initial_stock:
+        errors["initial_stock"] = ["A parent holds no stock: its variants do."]
+    if errors:
+        raise ValidationFailed(details=errors)
+
+
+def _variant_options(parent: Product, options: dict[str, str]) -> dict[str, str]:
+    """The options in the parent's order; 400 unless they give one value for exactly the
+    parent's option names (an option naming another option, a missing or an extra one)."""
+    if set(options) != set(parent.option_names):
+        names = ", ".join(parent.option_names)
+        raise ValidationFailed(details={"options": [f"Give one value for each of exactly these options: {names}."]})
+    return {name: options[name] for name in parent.option_names}
+
+
+def _parent_for_variants(parent_id: str) -> Product:
+    parent = repository.product_find_one(parent_id)
+    if parent is None:
+        raise ProductNotFound()
+    if parent.kind != repository.PARENT:
+        raise NotAParent()
+    return parent
+
+
+@invalidates_catalog
+def variant_create(
+    *,
+    parent_id: str,
+    sku: str,
+    options: dict[str, str],
+    price: Decimal,
+    initial_stock: int = 0,
+    name: str | None = None,
+    description: str | None = None,
+    images: list[str] | None = None,
+    attributes: dict | None = None,
+    is_active: bool = True,
+) -> Product:
+    """Add a variant to a parent: its own document (bought by its own id, with its own SKU,
+    price and stock row), then the parent's summary and price. 404 for an unknown parent,
+    400 when `parent_id` is not a parent or the options do not fit it, 409 when the SKU or
+    the option combination is taken (the unique indexes decide, also between racing adds).
+
+    The name defaults to the parent's with the option values; category and tags are the
+    parent's. If the parent is deleted meanwhile, the variant is taken out again (404).
+    """
+    parent = _parent_for_variants(parent_id)
+    options = _variant_options(parent, options)
+    variant = repository.new_product(
+        name=name or f"{parent.name} ({' / '.join(options.values())})",
+        price=price,
+        description=parent.description if description is None else description,
+        sku=sku,
+        category_id=parent.category_id,
+        tags=parent.tags,
+        images=parent.images if images is None else images,
+        attributes=attributes,
+        is_active=is_active,
+        kind=repository.VARIANT,
+        parent_id=parent.id,
+        options=options,
+        now=_now(),
+    )
+    try:
+        variant = repository.product_insert(variant)
+    except repository.KeyTaken as error:
+        raise _taken(error) from None
+    _inventory_row_or_undo(variant, initial_stock)
+    if _parent_refresh(parent.id) is None:
+        # Deleted while we added: its deletion may have missed this variant, so undo it here.
+        repository.product_delete_one(variant.id)
+        inventory_services.inventory_delete(product_id=variant.id)
+        raise ProductNotFound()
+    _run_product_changed_hooks(variant.id, "created")
+    return variant
+
+
+def _parent_refresh(parent_id: str) -> Product | None:
+    """Rewrite a parent's summary of its variants and its price (the cheapest active variant)
+    from the variant documents, whole, under its revision counter. None when the parent is gone.
+
+    Each attempt reads the parent's revision before the variants, so a rewrite that wins
+    was computed from variants at least as new as any change made before it started: the
+    last rewrite holds every variant write that preceded it. When every attempt loses, the
+    writes that beat the later attempts read the variants after ours, so the summary holds
+    our change anyway.
+    """
+
+    def summarise(parent: Product) -> Product:
+        variants = repository.variants_of([parent.id])
+        summaries = tuple(
+            VariantSummary(id=v.id, sku=v.sku, options=v.options, price=v.price, is_active=v.is_active)
+            for v in variants
+        )
+        prices = [v.price for v in variants if v.is_active]
+        return dataclasses.replace(parent, variants=summaries, price=min(prices) if prices else None)
+
+    try:
+        parent = _update_optimistically(
+            load=lambda: repository.product_find_one(parent_id), change=summarise, what="product"
+        )
+    except ConflictError:
+        logger.info("Parent %s summary: other writes won every attempt and hold this change", parent_id)
+        return repository.product_find_one(parent_id)
+    if parent is not None:
+        _run_product_changed_hooks(parent.id, "updated")
+    return parent
+
+
+# A variant change that the parent's summary (skus, options, prices, activity) must show.
+_SUMMARISED = {"sku", "options", "price", "is_active"}
+# What a parent shares with its variants.
+_INHERITED = {"category_id", "tags"}
+
+
+def _ensure_update_fits_kind(product: Product, data: dict) -> None:
+    errors = {}
+    if product.kind == repository.PARENT:
+        if "price" in data:
+            errors["price"] = ["A parent's price is its cheapest active variant's."]
+        if data.get("sku"):
+            errors["sku"] = ["A parent has no SKU: its variants do."]
+    if product.kind == repository.VARIANT:
+        for name in sorted(_INHERITED & data.keys()):
+            errors[name] = ["A variant's category and tags are its parent's; change the parent."]
+    if product.kind != repository.VARIANT and "options" in data:
+        errors["options"] = ["Only a variant has options."]
+    if errors:
+        raise ValidationFailed(details=errors)
 
 
 @invalidates_catalog
 def product_update(*, product_id: str, data: dict) -> Product:
     """Change the fields in `data` (a partial update; `sku: None` removes the SKU, and
-    `category_id: None` the category). 404 for an unknown product, 409 on a taken SKU,
-    400 on an unknown category.
+    `category_id: None` the category). 404 for an unknown product, 409 on a taken SKU or
+    (a variant's `options`) a taken combination, 400 on an unknown category or a field
+    the product's kind does not have (a parent's price, a variant's category or tags).
 
     `name_lower` and `search_text` derive from several fields, so the new document is
     written only over the revision it was computed from, and recomputed if another write
     (an update, a review's rating) got there first: no lost update, no stale search field.
+    A variant's change then shows in its parent's summary and price; a parent's category
+    and tags pass to its variants.
     """
     if data.get("category_id") is not None:
         _ensure_category_exists(data["category_id"])
-    object_id = mongo.object_id_or_404(product_id, "Product")
+    current = repository.product_find_one(product_id)
+    if current is None:
+        raise ProductNotFound()
+    _ensure_update_fits_kind(current, data)
     changes = {name: value for name, value in data.items() if name in _PRODUCT_FIELDS}
-    for _ in range(_UPDATE_ATTEMPTS):
-        current = repository.product_find_one(object_id)
-        if current is None:
-            raise ProductNotFound()
-        updated = dataclasses.replace(current, **changes, sku=data.get("sku", current.sku) or None, updated_at=_now())
-        try:
-            saved = repository.product_replace(updated)
-        except repository.KeyTaken:
-            raise _sku_taken() from None
-        if saved:
-            _run_product_changed_hooks(product_id, "updated")
-            return dataclasses.replace(updated, revision=updated.revision + 1)
-    raise ConflictError("The product is being changed by someone else; try again.")
+    if "options" in data and current.kind == repository.VARIANT:
+        parent = repository.product_find_one(current.parent_id or "")
+        if parent is not None:
+            changes["options"] = _variant_options(parent, data["options"])
+
+    def change(product: Product) -> Product:
+        return dataclasses.replace(product, **changes, sku=data.get("sku", product.sku) or None, updated_at=_now())
+
+    try:
+        updated = _update_optimistically(
+            load=lambda: repository.product_find_one(product_id), change=change, what="product"
+        )
+    except repository.KeyTaken as error:
+        raise _taken(error) from None
+    if updated is None:
+        raise ProductNotFound()
+    _run_product_changed_hooks(updated.id, "updated")
+    if updated.kind == repository.VARIANT and _SUMMARISED & data.keys():
+        _parent_refresh(updated.parent_id or "")
+    if updated.kind == repository.PARENT and _INHERITED & data.keys():
+        repository.variants_inherit(updated.id, category_id=updated.category_id, tags=updated.tags)
+    return updated
+
+
+def _product_deleted(product: Product) -> None:
+    """What follows a product's document going: the hooks (reviews, wishlists, carts), then
+    its inventory row, last on purpose: if a hook or MySQL fails, the row left behind marks
+    the unfinished deletion, and `catalog_repair` runs the hooks again and removes it."""
+    _run_product_changed_hooks(product.id, "deleted")
+    _run_product_deleted_hooks(product.id)
+    if product.kind != repository.PARENT:
+        inventory_services.inventory_delete(product_id=product.id)
 
 
 @invalidates_catalog
 def product_delete(*, product_id: str) -> None:
-    """Delete a product, then (through hooks) its reviews and wishlist entries, then its
-    inventory row. Orders keep their snapshots.
+    """Delete a product (then, through hooks, its reviews and wishlist entries, and its
+    inventory row). Deleting a parent deletes its variants; deleting a variant updates its
+    parent's summary and price. Orders keep their snapshots.
 
-    The inventory row goes last on purpose: if a hook or MySQL fails after the document
-    is gone, the row left behind marks the unfinished deletion, and `catalog_repair`
-    runs the hooks again and removes it.
+    A parent goes before its variants, so no variant can be added to it meanwhile (the add
+    checks its parent afterwards); a failure half-way leaves variants without a parent,
+    which `catalog_repair` deletes.
     """
-    product = repository.product_delete_one(mongo.object_id_or_404(product_id, "Product"))
+    product = repository.product_delete_one(product_id)
     if product is None:
         raise ProductNotFound()
-    _run_product_changed_hooks(product.id, "deleted")
-    _run_product_deleted_hooks(product.id)
-    inventory_services.inventory_delete(product_id=product.id)
+    _product_deleted(product)
+    if product.kind == repository.PARENT:
+        for variant in repository.variants_of([product.id]):
+            if repository.product_delete_one(variant.id) is not None:
+                _product_deleted(variant)
+    if product.kind == repository.VARIANT:
+        _parent_refresh(product.parent_id or "")
 
 
 @invalidates_catalog
 def product_rating_add(*, product_id: str, rating: int) -> None:
     """Count one more review of `rating` stars (atomic $inc: no lost update)."""
-    repository.product_rating_increment(mongo.object_id_or_404(product_id, "Product"), sum_delta=rating, count_delta=1)
+    repository.product_rating_increment(product_id, sum_delta=rating, count_delta=1)
 
 
 @invalidates_catalog
 def product_rating_remove(*, product_id: str, rating: int) -> None:
     """Count one review of `rating` stars less."""
-    repository.product_rating_increment(
-        mongo.object_id_or_404(product_id, "Product"), sum_delta=-rating, count_delta=-1
-    )
+    repository.product_rating_increment(product_id, sum_delta=-rating, count_delta=-1)
 
 
 # --- Categories -------------------------------------------------------------------------
-
-
-def _slug_taken() -> ConflictError:
-    return ConflictError("A category with this slug already exists.", details={"slug": ["Already taken."]})
 
 
 def _derived_slug(name: str) -> str:
@@ -230,28 +447,19 @@ def category_create(
     """
     if parent_id is not None and not selectors.category_exists(category_id=parent_id):
         raise ValidationFailed(details={"parent_id": ["Unknown category."]})
-    now = _now()
-    document = {
-        "name": name,
-        "name_lower": name.lower(),
-        "description": description,
-        "parent_id": parent_id or repository.ROOT,
-        "revision": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    fields = {"name": name, "description": description, "parent_id": parent_id, "now": _now()}
     if slug:
         try:
-            return repository.category_insert({**document, "slug": slug})
-        except repository.KeyTaken:
-            raise _slug_taken() from None
+            return repository.category_insert(slug=slug, **fields)
+        except repository.KeyTaken as error:
+            raise _taken(error) from None
     # Another create may take the derived slug between the look-up and the insert: try again.
     for _ in range(5):
         try:
-            return repository.category_insert({**document, "slug": _derived_slug(name)})
+            return repository.category_insert(slug=_derived_slug(name), **fields)
         except repository.KeyTaken:
             continue
-    raise _slug_taken()
+    raise _taken(repository.KeyTaken("slug"))
 
 
 @invalidates_catalog
@@ -263,24 +471,22 @@ def category_update(*, category_id: str, data: dict) -> Category:
     under each other could still race (MongoDB has no multi-document isolation here);
     staff-only and rare, so the check is not made atomic.
     """
-    object_id = mongo.object_id_or_404(category_id, "Category")
-    if repository.category_find_one(object_id) is None:
+    if repository.category_find_one(category_id) is None:
         raise CategoryNotFound()
     if data.get("parent_id") is not None:
         _ensure_valid_parent(category_id=category_id, parent_id=data["parent_id"])
     changes = {name: value for name, value in data.items() if name in _CATEGORY_FIELDS}
-    for _ in range(_UPDATE_ATTEMPTS):
-        current = repository.category_find_one(object_id)
-        if current is None:
-            raise CategoryNotFound()
-        updated = dataclasses.replace(current, **changes, updated_at=_now())
-        try:
-            saved = repository.category_replace(updated)
-        except repository.KeyTaken:
-            raise _slug_taken() from None
-        if saved:
-            return dataclasses.replace(updated, revision=updated.revision + 1)
-    raise ConflictError("The category is being changed by someone else; try again.")
+    try:
+        updated = _update_optimistically(
+            load=lambda: repository.category_find_one(category_id),
+            change=lambda category: dataclasses.replace(category, **changes, updated_at=_now()),
+            what="category",
+        )
+    except repository.KeyTaken as error:
+        raise _taken(error) from None
+    if updated is None:
+        raise CategoryNotFound()
+    return updated
 
 
 def _ensure_valid_parent(*, category_id: str, parent_id: str) -> None:
@@ -299,14 +505,13 @@ def category_delete(*, category_id: str) -> None:
     A product created in this category at the same instant could slip past the check;
     its `category_id` then names no category, which listings tolerate.
     """
-    object_id = mongo.object_id_or_404(category_id, "Category")
-    if repository.category_find_one(object_id) is None:
+    if repository.category_find_one(category_id) is None:
         raise CategoryNotFound()
     if repository.category_has_children(category_id):
         raise ConflictError("The category has sub-categories; move or delete them first.")
     if repository.product_any_in_category(category_id):
         raise ConflictError("Products are in this category; move or delete them first.")
-    if repository.category_delete_one(object_id) is None:
+    if repository.category_delete_one(category_id) is None:
         raise CategoryNotFound()
 
 
@@ -317,26 +522,42 @@ def category_delete(*, category_id: str) -> None:
 class RepairReport:
     inventory_created: list[str] = field(default_factory=list)
     deletions_finished: list[str] = field(default_factory=list)
+    parent_rows_removed: list[str] = field(default_factory=list)
+    orphan_variants_deleted: list[str] = field(default_factory=list)
+    parents_refreshed: list[str] = field(default_factory=list)
 
 
 @invalidates_catalog
 def catalog_repair(*, dry_run: bool = False, grace: timedelta = timedelta(minutes=1)) -> RepairReport:
-    """Bring MongoDB products and MySQL inventory rows back in line (idempotent).
+    """Bring MongoDB products and MySQL inventory rows back in line, knowing the kinds (idempotent).
 
-    - A product without an inventory row gets one with quantity 0. Products younger
-      than `grace` are left alone: their create may still be writing the row.
+    - A standalone product or variant without an inventory row gets one with quantity 0.
+      Products younger than `grace` are left alone: their create may still be writing the row.
     - An inventory row whose product is gone is an unfinished deletion: the
       product-deleted hooks run again (reviews, wishlists), then the row goes.
+    - A parent holds no stock: a row under a parent's id goes.
+    - A variant whose parent is gone is what an interrupted parent deletion left: it is deleted.
+    - A parent whose summary of its variants (or price) differs from the variants is
+      rewritten (a failure between a variant's write and its parent's rewrite).
 
     Inventory ids are read before products: a product's document is always written
     before its row, so a row whose product is missing at the later read really is orphaned.
     """
     report = RepairReport()
     inventory_ids = inventory_selectors.inventory_product_ids()
-    existing = repository.product_ids_existing(inventory_ids)
-    report.deletions_finished = sorted(inventory_ids - existing)
-    old_products = repository.product_ids_created_before(timezone.now() - grace)
-    report.inventory_created = sorted(old_products - inventory_ids)
+    kinds = repository.product_kinds(inventory_ids)
+    report.deletions_finished = sorted(inventory_ids - kinds.keys())
+    report.parent_rows_removed = sorted(pid for pid, (kind, _) in kinds.items() if kind == repository.PARENT)
+    cutoff = timezone.now() - grace
+    buyable = repository.product_ids_created_before(cutoff, kinds=(repository.STANDALONE, repository.VARIANT))
+    report.inventory_created = sorted(buyable - inventory_ids)
+    parents = repository.parent_ids()
+    variant_parents = repository.parent_ids_of_variants()
+    old_variants = repository.product_ids_created_before(cutoff, kinds=(repository.VARIANT,))
+    report.orphan_variants_deleted = sorted(
+        vid for vid, parent_id in variant_parents.items() if parent_id not in parents and vid in old_variants
+    )
+    report.parents_refreshed = sorted(_stale_parents(parents, variant_parents))
     if dry_run:
         return report
     for product_id in report.inventory_created:
@@ -344,4 +565,29 @@ def catalog_repair(*, dry_run: bool = False, grace: timedelta = timedelta(minute
     for product_id in report.deletions_finished:
         _run_product_deleted_hooks(product_id)
         inventory_services.inventory_delete(product_id=product_id)
+    for product_id in report.parent_rows_removed:
+        inventory_services.inventory_delete(product_id=product_id)
+    for variant_id in report.orphan_variants_deleted:
+        variant = repository.product_delete_one(variant_id)
+        if variant is not None:
+            _product_deleted(variant)
+    for parent_id in report.parents_refreshed:
+        _parent_refresh(parent_id)
     return report
+
+
+def _stale_parents(parents: set[str], variant_parents: dict[str, str]) -> set[str]:
+    """Parents whose stored summary lists other variants than exist, or other prices or states."""
+    stale = set()
+    stored = repository.product_find_many(parents)
+    variants = repository.product_find_many(variant_parents)
+    by_parent: dict[str, list[Product]] = {}
+    for variant in variants.values():
+        by_parent.setdefault(variant.parent_id or "", []).append(variant)
+    for parent_id, parent in stored.items():
+        actual = {(v.id, v.sku, v.price, v.is_active, tuple(v.options.items())) for v in by_parent.get(parent_id, [])}
+        summary = {(v.id, v.sku, v.price, v.is_active, tuple(v.options.items())) for v in parent.variants}
+        prices = [v.price for v in by_parent.get(parent_id, []) if v.is_active]
+        if actual != summary or parent.price != (min(prices) if prices else None):
+            stale.add(parent_id)
+    return stale

@@ -25,6 +25,12 @@ PRODUCT_KEYS = {
     "rating",
     "created_at",
     "updated_at",
+    # Variants (API.md "Variants"): a standalone product answers them empty.
+    "kind",
+    "parent_id",
+    "option_names",
+    "options",
+    "variants",
 }
 
 
@@ -59,6 +65,13 @@ def test_staff_creates_a_product_with_every_field_and_its_inventory_row(staff_cl
     assert response.status_code == 201
     body = response.json()
     assert set(body) == PRODUCT_KEYS
+    assert (body["kind"], body["parent_id"], body["option_names"], body["options"], body["variants"]) == (
+        "standalone",
+        None,
+        [],
+        {},
+        [],
+    )
     assert body["name"] == "Blue Mug"
     assert body["price"] == "19.99" and body["currency"] == "USD"
     assert body["category_id"] == category.id
