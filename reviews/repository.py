@@ -5,7 +5,7 @@ Documents are strictly typed: `_id` is an ObjectId, `product_id` the product's i
 timestamps tz-aware UTC datetimes. Every "once per user" rule is a document of its own
 under a unique index (shared/MONGO.md: no per-user arrays inside a review), so races end
 in a DuplicateKeyError rather than a double count. Functions take and return plain Python
-values, never raw BSON.
+values (str ids), never raw BSON; a malformed id finds nothing.
 """
 
 from dataclasses import dataclass
@@ -51,6 +51,11 @@ class WishlistEntry:
     user_id: int
     product_id: str
     added_at: datetime
+
+
+def _oid(review_id: str) -> ObjectId | None:
+    review_id = str(review_id)
+    return ObjectId(review_id) if mongo.is_object_id(review_id) else None
 
 
 def _reviews():
@@ -112,8 +117,9 @@ def reviews_insert_many(documents: list[dict]) -> int:
     return len(_reviews().insert_many(documents, ordered=False).inserted_ids) if documents else 0
 
 
-def review_find_one(review_id: ObjectId) -> Review | None:
-    doc = _reviews().find_one({"_id": review_id})
+def review_find_one(review_id: str) -> Review | None:
+    object_id = _oid(review_id)
+    doc = _reviews().find_one({"_id": object_id}) if object_id else None
     return review_from_document(doc) if doc else None
 
 
@@ -126,15 +132,19 @@ def review_find_for_product(product_id: str, *, sort: str, skip: int, limit: int
     return [review_from_document(doc) for doc in cursor]
 
 
-def review_delete_one(review_id: ObjectId) -> Review | None:
+def review_delete_one(review_id: str) -> Review | None:
     """Delete and return the review; None when it is already gone (so only one deleter wins)."""
-    doc = _reviews().find_one_and_delete({"_id": review_id})
+    object_id = _oid(review_id)
+    doc = _reviews().find_one_and_delete({"_id": object_id}) if object_id else None
     return review_from_document(doc) if doc else None
 
 
-def review_increment_helpful(review_id: ObjectId) -> Review | None:
+def review_increment_helpful(review_id: str) -> Review | None:
+    object_id = _oid(review_id)
+    if object_id is None:
+        return None
     doc = _reviews().find_one_and_update(
-        {"_id": review_id}, {"$inc": {"helpful_count": 1}}, return_document=ReturnDocument.AFTER
+        {"_id": object_id}, {"$inc": {"helpful_count": 1}}, return_document=ReturnDocument.AFTER
     )
     return review_from_document(doc) if doc else None
 

@@ -7,10 +7,9 @@ from decimal import Decimal
 from django.contrib.auth.models import AnonymousUser
 
 from catalog import selectors as catalog_selectors
-from catalog.repository import Product
+from catalog.selectors import Product
 from ecommerce.api.pagination import MongoSlice
 from ecommerce.api.permissions import is_staff
-from ecommerce.stores import mongo
 from reviews import repository
 from reviews.exceptions import ReviewNotFound
 from reviews.repository import Review
@@ -19,6 +18,7 @@ from users.models import User
 
 # A wishlist is one plain object (the contract shows no pagination), so it is capped.
 WISHLIST_LIMIT = 500
+REVIEW_SORT_KEYS = tuple(repository.REVIEW_SORTS)
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Wishlist:
 
 def review_get(*, review_id: str) -> Review:
     """One review by its id string; unknown or malformed: 404."""
-    review = repository.review_find_one(mongo.object_id_or_404(review_id, "Review"))
+    review = repository.review_find_one(review_id)
     if review is None:
         raise ReviewNotFound()
     return review
@@ -47,9 +47,10 @@ def review_list_for_product(*, actor: User | AnonymousUser, product_id: str, sor
     """A product's reviews in `sort` order (a key of repository.REVIEW_SORTS), for pagination.
 
     404 for an unknown or malformed product, and for an inactive one unless the actor is staff
-    (customers see only active products). Each page costs one count and one find.
+    (customers see only active products). A variant's reviews are its parent's. Each page
+    costs one count and one find.
     """
-    product = catalog_selectors.product_get(product_id=product_id, include_inactive=is_staff(actor))
+    product = catalog_selectors.product_owning_reviews(product_id=product_id, include_inactive=is_staff(actor))
     return MongoSlice(
         count=lambda: repository.review_count_for_product(product.id),
         fetch=lambda skip, limit: repository.review_find_for_product(product.id, sort=sort, skip=skip, limit=limit),

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from ecommerce.api.fields import ObjectIdField, StrictCharField
-from reviews.repository import REVIEW_SORTS
+from reviews.selectors import REVIEW_SORT_KEYS
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -32,7 +32,12 @@ class ReviewCreateSerializer(serializers.Serializer):
 
 
 class ReviewListQuerySerializer(serializers.Serializer):
-    sort = serializers.ChoiceField(choices=list(REVIEW_SORTS), required=False, default="recent")
+    sort = serializers.ChoiceField(
+        choices=list(REVIEW_SORT_KEYS),
+        required=False,
+        default="recent",
+        help_text="`recent` (newest first, the default), `helpful`, `rating` or `-rating`.",
+    )
 
 
 class WishlistItemSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
-from catalog.exceptions import ProductNotFound
+from catalog.exceptions import ParentNotBuyable, ProductNotFound
 from ecommerce.api.permissions import ensure_owner_or_staff, is_staff
 from ecommerce.stores import mongo
 from reviews import repository, selectors
@@ -34,12 +34,25 @@ def _now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _visible_product_id(*, actor: User, product_id: str) -> str:
-    """The product a body field names, if the actor may see it (customers: active only); else 400."""
+def _reviewed_product_id(*, actor: User, product_id: str) -> str:
+    """The product a review of `product_id` is filed under, if the actor may see it (customers:
+    active only); else 400. A variant's reviews are its parent's: ratings belong to the parent."""
     try:
-        return catalog_selectors.product_get(product_id=product_id, include_inactive=is_staff(actor)).id
+        return catalog_selectors.product_owning_reviews(product_id=product_id, include_inactive=is_staff(actor)).id
     except ProductNotFound:
         raise UnknownProduct() from None
+
+
+def _wishable_product_id(*, actor: User, product_id: str) -> str:
+    """The standalone product or variant a wishlist entry names, if the actor may see it; else
+    400. A parent is never kept itself (400 listing its variants), as in carts and orders."""
+    try:
+        product = catalog_selectors.product_get(product_id=product_id, include_inactive=is_staff(actor))
+    except ProductNotFound:
+        raise UnknownProduct() from None
+    if not product.is_buyable:
+        raise ParentNotBuyable(variant_ids=product.variant_ids)
+    return product.id
 
 
 def review_create(*, actor: User, product_id: str, rating: int, title: str, body: str = "") -> Review:
@@ -47,10 +60,11 @@ def review_create(*, actor: User, product_id: str, rating: int, title: str, body
 
     400 for an unknown product (or an inactive one, for a customer); 409 when the actor
     already reviewed it, also when two posts race (the unique index lets one insert win).
+    A review naming a variant is filed under (and rates) its parent.
     The review is inserted before the rating moves, so a retry after a crash is a 409,
     never a second count.
     """
-    product_id = _visible_product_id(actor=actor, product_id=product_id)
+    product_id = _reviewed_product_id(actor=actor, product_id=product_id)
     review = repository.review_insert(
         product_id=product_id, user_id=actor.pk, rating=rating, title=title, body=body, created_at=_now()
     )
@@ -60,12 +74,12 @@ def review_create(*, actor: User, product_id: str, rating: int, title: str, body
     # The product may have been deleted since we looked: its delete hook may have run before
     # our insert, which would leave this review behind. Take it back out.
     if not catalog_selectors.product_exists(product_id=product_id):
-        _review_remove(review_id=mongo.object_id_or_404(review.id))
+        _review_remove(review_id=review.id)
         raise UnknownProduct()
     return review
 
 
-def _review_remove(*, review_id) -> Review | None:
+def _review_remove(*, review_id: str) -> Review | None:
     """Delete a review, then uncount it, then drop its votes. Only the caller whose
     find_one_and_delete returned the review decrements, so racing deletes count once."""
     review = repository.review_delete_one(review_id)
@@ -80,7 +94,7 @@ def review_delete(*, actor: User, review_id: str) -> None:
     """Delete a review: its author or staff; another customer's answers 404, as if absent."""
     review = selectors.review_get(review_id=review_id)
     ensure_owner_or_staff(actor, review.user_id, "Review")
-    if _review_remove(review_id=mongo.object_id_or_404(review.id)) is None:
+    if _review_remove(review_id=review.id) is None:
         raise ReviewNotFound()  # another request deleted it first
 
 
@@ -91,12 +105,11 @@ def review_mark_helpful(*, actor: User, review_id: str) -> Review:
     this request's vote was inserted, so concurrent repeats cannot double count.
     """
     review = selectors.review_get(review_id=review_id)
-    object_id = mongo.object_id_or_404(review.id)
     if not repository.vote_insert(
         review_id=review.id, product_id=review.product_id, user_id=actor.pk, created_at=_now()
     ):
         return selectors.review_get(review_id=review_id)
-    updated = repository.review_increment_helpful(object_id)
+    updated = repository.review_increment_helpful(review.id)
     if updated is None:
         # The review was deleted between our read and the $inc: drop the orphan vote.
         repository.vote_delete(review_id=review.id, user_id=actor.pk)
@@ -108,11 +121,11 @@ def wishlist_item_add(*, actor: User, user_id: int, product_id: str) -> tuple[Wi
     """Add a product to the user's wishlist; returns the wishlist and whether it was new.
 
     Owner or staff (404 otherwise, or for an unknown user); 400 for an unknown product
-    (inactive too, for a customer) or when the wishlist already holds WISHLIST_LIMIT products.
-    Idempotent: adding it again changes nothing.
+    (inactive too, for a customer), a parent (naming its variants), or when the wishlist
+    already holds WISHLIST_LIMIT products. Idempotent: adding it again changes nothing.
     """
     user = user_selectors.user_get_for(actor=actor, user_id=user_id)
-    product_id = _visible_product_id(actor=actor, product_id=product_id)
+    product_id = _wishable_product_id(actor=actor, product_id=product_id)
     created = repository.wishlist_entry_insert(user_id=user.pk, product_id=product_id, added_at=_now())
     # Insert, then count: two racing adds at the limit cannot both slip past a count taken first.
     limit = selectors.WISHLIST_LIMIT

@@ -6,7 +6,6 @@ from rest_framework.response import Response
 
 from ecommerce.api.schema import error_response
 from reviews import selectors, services
-from reviews.repository import REVIEW_SORTS
 from reviews.serializers import (
     ReviewCreateSerializer,
     ReviewListQuerySerializer,
@@ -38,6 +37,7 @@ class ReviewViewSet(viewsets.GenericViewSet):
         },
     )
     def create(self, request):
+        """Review a product (one review per user and product); a variant's review is filed under its parent."""
         serializer = ReviewCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         review = services.review_create(actor=request.user, **serializer.validated_data)
@@ -46,7 +46,7 @@ class ReviewViewSet(viewsets.GenericViewSet):
     @extend_schema(
         parameters=[
             _PRODUCT_ID,
-            OpenApiParameter("sort", str, enum=list(REVIEW_SORTS), description="Default `recent` (newest first)."),
+            ReviewListQuerySerializer,
             OpenApiParameter("limit", int, description="Page size, 1..100 (default 20)."),
             OpenApiParameter("offset", int, description="Items to skip (default 0)."),
         ],
@@ -54,7 +54,7 @@ class ReviewViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], url_path=r"product/(?P<product_id>[^/]+)")
     def for_product(self, request, product_id: str):
-        """A product's reviews, paginated. 404 for an unknown product."""
+        """List a product's reviews, paginated (a variant answers its parent's). 404 for an unknown product."""
         query = ReviewListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         reviews = selectors.review_list_for_product(
@@ -65,14 +65,14 @@ class ReviewViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[_REVIEW_ID], responses={204: OpenApiResponse(description="Deleted.")})
     def destroy(self, request, pk: str):
-        """The author or staff; another customer's review answers 404."""
+        """Delete a review (its author or staff); another customer's review answers 404."""
         services.review_delete(actor=request.user, review_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(parameters=[_REVIEW_ID], request=None, responses={200: ReviewSerializer})
     @action(detail=True, methods=["post"])
     def helpful(self, request, pk: str):
-        """Vote the review helpful; counts once per user, a repeat changes nothing."""
+        """Vote a review helpful; counts once per user, a repeat changes nothing."""
         review = services.review_mark_helpful(actor=request.user, review_id=pk)
         return Response(ReviewSerializer(review).data)
 
@@ -88,7 +88,7 @@ class WishlistViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[_USER_ID], responses={200: WishlistSerializer})
     def retrieve(self, request, user_id: str):
-        """The owner or staff; another customer's wishlist answers 404."""
+        """Get a user's wishlist (the owner or staff); another customer's answers 404."""
         wishlist = selectors.wishlist_get(actor=request.user, user_id=int(user_id))
         return Response(WishlistSerializer(wishlist).data)
 
@@ -103,6 +103,7 @@ class WishlistViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="items")
     def add_item(self, request, user_id: str):
+        """Add a standalone product or a variant to a wishlist; 200 when already there."""
         serializer = WishlistItemAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         wishlist, created = services.wishlist_item_add(
@@ -115,6 +116,6 @@ class WishlistViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=[_USER_ID, _PRODUCT_ID], responses={204: OpenApiResponse(description="Removed.")})
     @action(detail=True, methods=["delete"], url_path=r"items/(?P<product_id>[^/]+)")
     def remove_item(self, request, user_id: str, product_id: str):
-        """404 when the product is not in the wishlist."""
+        """Remove a product from a wishlist; 404 when it is not there."""
         services.wishlist_item_remove(actor=request.user, user_id=int(user_id), product_id=product_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
