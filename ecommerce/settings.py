@@ -205,7 +205,7 @@ SIMPLE_JWT = {
 THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.VersionedJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["ecommerce.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["ecommerce.api.renderers.OrjsonParser"],

@@ -12,12 +12,13 @@ from cart.views import CartViewSet
 from catalog.views import CategoryViewSet, ProductViewSet
 from ecommerce.api import views
 from inventory.views import InventoryViewSet
-from orders.views import OrderViewSet
+from orders.views import OrderViewSet, UserOrderViewSet
 from reviews.views import ReviewViewSet, WishlistViewSet
 from users.views import TokenObtainView, TokenRefreshView, UserViewSet
 
 router = SimpleRouter(trailing_slash=False)
-router.register("users", UserViewSet, basename="user")  # users/{id}/orders too
+router.register("users", UserViewSet, basename="user")
+router.register(r"users/(?P<id>\d{1,18})/orders", UserOrderViewSet, basename="user-order")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("products", ProductViewSet, basename="product")  # products/search, products/category/{c}
 router.register("inventory", InventoryViewSet, basename="inventory")

@@ -16,6 +16,7 @@ from orders.serializers import (
     OrderSerializer,
     OrderStatusSerializer,
 )
+from users import selectors as user_selectors
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -104,3 +105,19 @@ class OrderViewSet(viewsets.GenericViewSet):
         order = selectors.order_get_for(actor=request.user, order_id=int(pk))
         order = services.order_cancel(order=order, actor=request.user)
         return Response(OrderSerializer(order).data, status=http.HTTP_200_OK)
+
+
+class UserOrderViewSet(viewsets.GenericViewSet):
+    """One user's orders, at /api/users/{id}/orders."""
+
+    serializer_class = OrderSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The user's id.")],
+        responses=OrderSerializer(many=True),
+    )
+    def list(self, request, id: str):
+        """The user's orders, newest first (self or staff; another customer's id is a 404)."""
+        user = user_selectors.user_get_for(actor=request.user, user_id=int(id))
+        page = self.paginate_queryset(selectors.order_list(user_id=user.pk))
+        return self.get_paginated_response(OrderSerializer(page, many=True).data)

@@ -36,6 +36,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Every JWT carries the version it was issued under (users.tokens); a token of another
+    # version is refused. users.services bumps it when the password changes or the account
+    # is deactivated, which ends every token issued before.
+    token_version = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 

@@ -1,16 +1,16 @@
 import re
 
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer, TokenRefreshSerializer
 
 from users.models import User
+from users.tokens import VersionedRefreshToken, token_user
 
-PHONE = re.compile(r"^\+?[0-9 ().-]{3,32}$")
+PHONE = re.compile(r"\+?[0-9 ().-]{3,32}")
 
 
 def _validate_phone(value: str) -> str:
-    if value and not PHONE.match(value):
+    if value and not PHONE.fullmatch(value):
         raise serializers.ValidationError("Enter a valid phone number.")
     return value
 
@@ -77,19 +77,23 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class ActiveTokenRefreshSerializer(TokenRefreshSerializer):
-    """A refresh token whose account was deleted is refused like any bad token (401);
-    simplejwt itself would let User.DoesNotExist escape as a 500."""
+    """A new access token for a refresh token whose account still exists, is active and has
+    not been signed out since (users.tokens); anything else is a 401. No rotation."""
+
+    token_class = VersionedRefreshToken
 
     def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except User.DoesNotExist:
-            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None
+        refresh = self.token_class(attrs["refresh"])
+        token_user(refresh)
+        return {"access": str(refresh.access_token)}
 
 
 class BoundedTokenObtainSerializer(TokenObtainPairSerializer):
     """simplejwt's login, with the email and password bounded as at registration: an
-    over-long one is a 400 naming the field, and is never hashed."""
+    over-long one is a 400 naming the field, and is never hashed. Tokens carry the user's
+    token version (users.tokens)."""
+
+    token_class = VersionedRefreshToken
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,8 +8,6 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from ecommerce.api.permissions import IsStaff
 from ecommerce.api.schema import error_response
-from orders import selectors as order_selectors
-from orders.serializers import OrderSerializer
 from users import selectors, services
 from users.serializers import (
     ActiveTokenRefreshSerializer,
@@ -29,9 +27,13 @@ _UPDATE_RESPONSES = {
     403: error_response("permission_denied: only staff may change is_staff."),
     409: error_response("conflict: the email is taken."),
 }
+_DELETE_RESPONSES = {204: None, 403: error_response("permission_denied: only a superuser may delete a superuser.")}
 
 
 class UserViewSet(viewsets.GenericViewSet):
+    """Accounts: anyone registers; customers see and change their own; staff all (a
+    superuser's account only by a superuser). A user's orders are under orders' views."""
+
     serializer_class = UserSerializer
     lookup_value_regex = r"\d+"
 
@@ -47,6 +49,7 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[UserListQuerySerializer])
     def list(self, request):
+        """Every user, searchable by email and names (staff)."""
         query = UserListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         users = selectors.user_list(search=query.validated_data.get("search"))
@@ -59,6 +62,7 @@ class UserViewSet(viewsets.GenericViewSet):
         auth=[],
     )
     def create(self, request):
+        """Register a customer account."""
         serializer = UserCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_create(**serializer.validated_data)
@@ -66,15 +70,18 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @action(detail=False, methods=["get"])
     def me(self, request):
+        """The caller's own account."""
         return Response(UserSerializer(request.user).data)
 
     @extend_schema(parameters=[_ID])
     def retrieve(self, request, pk: str):
+        """One user (self or staff; another customer's id is a 404)."""
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))
         return Response(UserSerializer(user).data)
 
     @extend_schema(parameters=[_ID], request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
     def update(self, request, pk: str):
+        """Change an account; only the fields sent (a password change signs out everywhere)."""
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))
         serializer = UserUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -83,20 +90,14 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[_ID], request=UserUpdateSerializer, responses=_UPDATE_RESPONSES)
     def partial_update(self, request, pk: str):
+        """Change an account; only the fields sent (as PUT)."""
         return self.update(request, pk)
 
-    @extend_schema(parameters=[_ID], responses=OrderSerializer(many=True))
-    @action(detail=True, methods=["get"])
-    def orders(self, request, pk: str):
-        """The user's orders, newest first (self or staff)."""
-        user = selectors.user_get_for(actor=request.user, user_id=int(pk))
-        page = self.paginate_queryset(order_selectors.order_list(user_id=user.pk))
-        return self.get_paginated_response(OrderSerializer(page, many=True).data)
-
-    @extend_schema(parameters=[_ID], responses={204: None})
+    @extend_schema(parameters=[_ID], responses=_DELETE_RESPONSES)
     def destroy(self, request, pk: str):
+        """Delete an account (self or staff); its tokens end with it."""
         user = selectors.user_get_for(actor=request.user, user_id=int(pk))
-        services.user_delete(user=user)
+        services.user_delete(actor=request.user, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -112,18 +113,22 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         auth=[],
     )
     def post(self, request, *args, **kwargs):
+        """Sign in: email and password in, an access and a refresh token out."""
         return super().post(request, *args, **kwargs)
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
+    """A refresh token in, a new access token out."""
+
     serializer_class = ActiveTokenRefreshSerializer
     throttle_classes = [RefreshIpThrottle]
 
     @extend_schema(
         responses={
             200: TokenRefreshSerializer,
-            401: error_response("authentication_failed: the refresh token is invalid or expired."),
+            401: error_response("authentication_failed: the refresh token is invalid, expired or revoked."),
         }
     )
     def post(self, request, *args, **kwargs):
+        """A new access token for a valid refresh token."""
         return super().post(request, *args, **kwargs)

@@ -220,3 +220,23 @@ def test_delete_removes_the_wishlist_but_the_account_only(customer_client, custo
 
     assert review_selectors.wishlist_get(actor=staff, user_id=other_customer.id).items
     assert not review_selectors.wishlist_build(user_id=customer.id, include_inactive=True)[0].items
+
+
+def test_plain_staff_cannot_delete_a_superuser(staff_client):
+    boss = User.objects.create_superuser("root@example.com", TEST_PASSWORD)
+
+    response = staff_client.delete(f"/api/users/{boss.pk}")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert User.objects.filter(pk=boss.pk, is_superuser=True).exists()
+
+
+def test_a_superuser_can_delete_a_superuser():
+    boss = User.objects.create_superuser("root@example.com", TEST_PASSWORD)
+    other = User.objects.create_superuser("root2@example.com", TEST_PASSWORD)
+
+    response = client_for(boss).delete(f"/api/users/{other.pk}")
+
+    assert response.status_code == 204
+    assert list(User.objects.values_list("pk", flat=True)) == [boss.pk]
