@@ -237,6 +237,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Order.Status and the health status are both "status": name the enum, no hashed suffix.
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.Order.Status"},
+    # Relative: the schema is right on whichever host serves it.
+    "SERVERS": [{"url": "/", "description": "The server that serves this document."}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ecommerce.api.schema.postprocess",
+    ],
 }
 
 STORE_CURRENCY = env_str("CURRENCY", "USD")

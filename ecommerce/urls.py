@@ -4,7 +4,12 @@ viewset answers under it. Routes take no trailing slash (the contract's paths)."
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularJSONAPIView,
+    SpectacularSwaggerView,
+    SpectacularYAMLAPIView,
+)
 from rest_framework.routers import SimpleRouter
 
 from analytics.views import AnalyticsViewSet
@@ -32,8 +37,12 @@ api = [
     path("auth/token", TokenObtainView.as_view(), name="token-obtain"),
     path("auth/token/refresh", TokenRefreshView.as_view(), name="token-refresh"),
     *router.urls,
+    # YAML unless asked for JSON (?format=json or Accept: application/json); or by extension.
     path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("schema.json", SpectacularJSONAPIView.as_view(), name="schema-json"),
+    path("schema.yaml", SpectacularYAMLAPIView.as_view(), name="schema-yaml"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
 ]
 
 urlpatterns = [
