@@ -5,6 +5,8 @@ DATA_DIR for the two SQL aliases and an nx-27017 server for MongoDB, started by
 `python -m ecommerce.tooling.serve` (what `make run` calls).
 """
 
+import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -69,6 +71,8 @@ INSTALLED_APPS = [
     "orders",
     "analytics",
     "reviews",
+    "payments",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +207,11 @@ SIMPLE_JWT = {
 }
 
 THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+# Orders one customer may place (POST /api/orders): past it, 429 with Retry-After.
+THROTTLE_ORDER_RATE = env_str("THROTTLE_ORDER_RATE", "30/min")
+# How long one checkout attempt holds its Idempotency-Key before a retry may take it over:
+# longer than the slowest checkout (gunicorn's timeout, 30 s, ends any request first).
+ORDER_LEASE_SECONDS = env_int("ORDER_LEASE_SECONDS", 35)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.VersionedJWTAuthentication"],
@@ -246,6 +255,35 @@ SPECTACULAR_SETTINGS = {
 }
 
 STORE_CURRENCY = env_str("CURRENCY", "USD")
+
+# --- Events and webhooks (events/) ------------------------------------------------
+# Fernet keys (comma-separated; the first encrypts) for webhook secrets at rest; unset, one
+# is derived from SECRET_KEY.
+WEBHOOK_SECRETS_KEYS = env_list("WEBHOOK_SECRETS_KEY", [])
+# Webhooks to loopback/private/link-local addresses: development and tests only.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOKS_TIMEOUT_SECONDS = 10
+EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30)
+EVENTS_RETRY_BASE_SECONDS = env_int("EVENTS_RETRY_BASE_MS", 10000) / 1000
+EVENTS_MAX_ATTEMPTS = env_int("EVENTS_MAX_ATTEMPTS", 8)
+EVENTS_RELAY_WORKERS = env_int("EVENTS_RELAY_WORKERS", 8)
+EVENTS_RELAY_POLL_MS = env_int("EVENTS_RELAY_POLL_MS", 1000)
+
+# --- Payments ------------------------------------------------------------------------
+# The built-in `test` provider (signed webhooks, POST /api/payments/{id}/simulate): never in
+# production. Its webhooks are signed with PAYMENTS_WEBHOOK_SECRET (derived from SECRET_KEY
+# when unset, so a development server needs no extra variable).
+PAYMENTS_TEST_PROVIDER = env_bool("PAYMENTS_TEST_PROVIDER", DEBUG)
+PAYMENTS_WEBHOOK_SECRET = env_str("PAYMENTS_WEBHOOK_SECRET") or hmac.new(
+    SECRET_KEY.encode(), b"payments-webhook-secret", hashlib.sha256
+).hexdigest()
+# Stripe is on when both are set; one without the other is a configuration mistake.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+if bool(STRIPE_SECRET_KEY) != bool(STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured("Set both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or neither.")
+# Another API base for the stripe library (stripe-mock, or the tests' local stand-in).
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
 # `make bench` mounts /bench/ceiling, a bare Django JSON view: the machine's ceiling.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
