@@ -22,6 +22,8 @@ mysql_root_password="$(random_hex)"
 mysql_password="$(random_hex)"
 mongo_root_password="$(random_hex)"
 mongo_app_password="$(random_hex)"
+payments_webhook_secret="$(random_hex)"
+webhook_secrets_key="$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
 
 umask 077
 cat >"$target" <<EOF
@@ -34,5 +36,9 @@ MYSQL_URL=mysql://ecommerce:$mysql_password@mysql:3306/ecommerce
 MONGO_ROOT_PASSWORD=$mongo_root_password
 MONGO_APP_PASSWORD=$mongo_app_password
 MONGO_URL=mongodb://ecommerce:$mongo_app_password@mongodb:27017/ecommerce?authSource=ecommerce
+PAYMENTS_WEBHOOK_SECRET=$payments_webhook_secret
+STRIPE_SECRET_KEY=
+STRIPE_WEBHOOK_SECRET=
+WEBHOOK_SECRETS_KEY=$webhook_secrets_key
 EOF
 echo "Wrote $target (mode 600). Keep a copy in your secret store."

@@ -79,7 +79,7 @@ def test_compose_header_says_how_to_run_the_scheduled_repairs():
     """Kubernetes schedules them (CronJobs); with Compose they run through `migrate`."""
     header = files.COMPOSE_FILE.read_text()
     cronjobs = [doc for doc in files.resources() if doc["kind"] == "CronJob"]
-    assert len(cronjobs) == 2
+    assert len(cronjobs) == 3
     for cronjob in cronjobs:
         (container,) = files.pod_spec(cronjob)["containers"]
         assert f"docker compose run --rm migrate {' '.join(container['command'])}" in header
@@ -97,10 +97,23 @@ def test_api_scales_behind_nginx():
 
 
 def test_app_containers_match_the_kubernetes_hardening():
-    for name in ("migrate", "api", "locust-master", "locust-worker"):
+    for name in ("migrate", "api", "events-relay", "locust-master", "locust-worker"):
         service = services()[name]
         assert service["read_only"] is True and service["user"] == "10001:10001", name
         assert service["cap_drop"] == ["ALL"], name
+
+
+def test_events_relay_runs_the_kubernetes_command_after_the_migration():
+    relay = services()["events-relay"]
+    (k8s_container,) = files.pod_spec(files.find("Deployment", "events-relay"))["containers"]
+    assert relay["command"] == k8s_container["command"]
+    assert relay["image"] == services()["api"]["image"] and relay["env_file"] == services()["api"]["env_file"]
+    assert relay["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "profiles" not in relay and relay["restart"] == "unless-stopped"
+    # No gunicorn to ask: the image's HEALTHCHECK would mark every relay unhealthy.
+    assert relay["healthcheck"] == {"disable": True}
+    # Longer than one webhook send (10 s), so the sends in flight are recorded before SIGKILL.
+    assert int(relay["stop_grace_period"].rstrip("s")) >= 20
 
 
 def test_locust_runs_only_in_the_load_profile():

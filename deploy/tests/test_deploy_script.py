@@ -1,5 +1,6 @@
 """deploy-k8s.sh and gen-k8s-secrets.sh, run against a stand-in kubectl that records each call."""
 
+import base64
 import os
 import re
 import subprocess
@@ -146,7 +147,12 @@ def test_generated_secrets_fill_the_template_consistently(tmp_path):
     assert generate_secrets(target).returncode == 0
     secrets = files.parse_env_file(target)
     assert set(secrets) == set(files.secret_template())
-    assert all(secrets.values()) and len(secrets["SECRET_KEY"]) >= 50
+    # Stripe stays off until its account's keys are filled in; everything else is random.
+    stripe = {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
+    assert {key for key, value in secrets.items() if not value} == stripe
+    assert len(secrets["SECRET_KEY"]) >= 50
+    # A Fernet key: 32 random bytes, URL-safe base64.
+    assert len(base64.urlsafe_b64decode(secrets["WEBHOOK_SECRETS_KEY"])) == 32
     assert oct(target.stat().st_mode & 0o777) == "0o600"
     # Each URL carries the password its database is initialised with.
     assert urlparse(secrets["DATABASE_URL"]).password == secrets["POSTGRES_PASSWORD"]

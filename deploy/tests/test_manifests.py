@@ -27,12 +27,33 @@ OPTIONAL_ENV = {
     "GUNICORN_MAX_REQUESTS": "the default recycles workers every 20000 requests",
     "GUNICORN_WORKER_TMP_DIR": "defaults to /dev/shm, a tmpfs even on the read-only root",
     "FORWARDED_ALLOW_IPS": "Django trusts X-Forwarded-Proto through BEHIND_PROXY, not gunicorn",
+    "THROTTLE_ORDER_RATE": "the default rate is the production one",
+    "ORDER_LEASE_SECONDS": "the default outlasts gunicorn's 30 s timeout, as it must",
+    "STRIPE_API_BASE": "the stripe library's own default is Stripe's production API",
 }
 # Read by the settings, set by the Secret, and each passed to the API, the migration Job and
 # the repair CronJobs by name.
-SECRET_ENV = {"SECRET_KEY", "DATABASE_URL", "MYSQL_URL", "MONGO_URL"}
-# The pods of our image that talk to the databases, by app.kubernetes.io/name.
-DATABASE_CLIENTS = {"ecommerce-api", "ecommerce-migrate", "ecommerce-reconcile-orders", "ecommerce-catalog-repair"}
+SECRET_ENV = {
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "MYSQL_URL",
+    "MONGO_URL",
+    "PAYMENTS_WEBHOOK_SECRET",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "WEBHOOK_SECRETS_KEY",
+}
+# The databases each pod of our image talks to, by app.kubernetes.io/name.
+CLIENT_DATABASES = {
+    "ecommerce-api": {"postgres", "mysql", "mongodb"},
+    "ecommerce-migrate": {"postgres", "mysql", "mongodb"},
+    "ecommerce-reconcile-orders": {"postgres", "mysql", "mongodb"},
+    "ecommerce-catalog-repair": {"postgres", "mysql", "mongodb"},
+    # The outbox lives in PostgreSQL; the relay and the pruning touch nothing else.
+    "events-relay": {"postgres"},
+    "prune-events": {"postgres"},
+}
+DATABASE_CLIENTS = set(CLIENT_DATABASES)
 # The ones that use the Redis cache (test_cache_clients.py checks the CronJobs' commands).
 CACHE_CLIENTS = {"ecommerce-api", "ecommerce-catalog-repair"}
 # The servers inside the namespace: workload name and port.
@@ -178,8 +199,9 @@ def test_the_namespace_denies_all_traffic_by_default():
 
 
 @pytest.mark.parametrize("database", sorted(DATABASES))
-def test_only_the_api_the_migration_and_the_repair_jobs_reach_the_databases(database):
-    assert ingress_clients(database, DATABASES[database]) == DATABASE_CLIENTS
+def test_each_database_admits_exactly_its_clients(database):
+    expected = {client for client, databases in CLIENT_DATABASES.items() if database in databases}
+    assert ingress_clients(database, DATABASES[database]) == expected
 
 
 def test_only_the_api_and_the_catalog_repair_reach_redis():
@@ -190,7 +212,7 @@ def test_only_the_api_and_the_catalog_repair_reach_redis():
 def test_each_client_may_open_exactly_the_connections_its_servers_accept(client):
     """Both ends of every connection: what a client's egress allows is what the servers' ingress
     admits from it (a one-sided rule is a connection that times out)."""
-    expected = {(name, port) for name, port in DATABASES.items()}
+    expected = {(name, DATABASES[name]) for name in CLIENT_DATABASES[client]}
     if client in CACHE_CLIENTS:
         expected.add(("redis", SERVERS["redis"]))
     assert egress_peers(workload_named(client)) == expected
@@ -293,9 +315,13 @@ def test_every_pod_is_hardened_and_sized(workload):
             assert {"cpu", "memory"} <= set(container["resources"][kind]), f"{container['name']}: {kind}"
 
 
+NO_ENDPOINT = {"locust-worker", "events-relay"}
+
+
 def test_every_long_running_container_has_probes():
     for workload in workloads():
-        if workload["kind"] in files.RUN_TO_COMPLETION_KINDS or workload["metadata"]["name"] == "locust-worker":
+        # Neither serves anything and no Service routes to them, so readiness would gate nothing.
+        if workload["kind"] in files.RUN_TO_COMPLETION_KINDS or workload["metadata"]["name"] in NO_ENDPOINT:
             continue
         for container in files.pod_spec(workload)["containers"]:
             assert "readinessProbe" in container, workload["metadata"]["name"]
@@ -411,18 +437,20 @@ def test_migration_job_runs_setup_stores_with_the_api_image(api):
     assert files.pod_spec(job)["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] >= 3
 
 
-# --- Scheduled repairs ---------------------------------------------------------------------------
+# --- Scheduled jobs -----------------------------------------------------------------------------
 
-# CronJob name -> (command, schedule, the longest gap between runs in seconds).
+# CronJob name -> (command, schedule, the longest gap between runs in seconds, the longest a
+# run may take). A run may outlast the gap only where Forbid makes the runs due meanwhile wait.
 REPAIRS = {
-    "ecommerce-reconcile-orders": (["python", "manage.py", "reconcile_orders"], "*/5 * * * *", 300),
-    "ecommerce-catalog-repair": (["python", "manage.py", "catalog_repair"], "17 * * * *", 3600),
+    "ecommerce-reconcile-orders": (["python", "manage.py", "reconcile_orders"], "* * * * *", 60, 240),
+    "ecommerce-catalog-repair": (["python", "manage.py", "catalog_repair"], "17 * * * *", 3600, 1800),
+    "prune-events": (["python", "manage.py", "prune_events"], "41 3 * * *", 86400, 3600),
 }
 
 
 @pytest.mark.parametrize("name", sorted(REPAIRS))
 def test_repair_cronjobs_run_their_command_one_at_a_time_within_the_period(name):
-    command, schedule, period = REPAIRS[name]
+    command, schedule, period, longest_run = REPAIRS[name]
     cronjob = files.find("CronJob", name)
     spec, job = cronjob["spec"], files.job_spec(cronjob)
     (container,) = files.pod_spec(cronjob)["containers"]
@@ -433,8 +461,8 @@ def test_repair_cronjobs_run_their_command_one_at_a_time_within_the_period(name)
     assert spec["concurrencyPolicy"] == "Forbid"
     assert 0 < spec["startingDeadlineSeconds"] < period
     assert 1 <= spec["successfulJobsHistoryLimit"] <= 5 and 1 <= spec["failedJobsHistoryLimit"] <= 5
-    # A hung run is stopped before the next one is due.
-    assert 0 < job["activeDeadlineSeconds"] < period
+    # A hung run is stopped: it cannot hold the next runs back (Forbid) for longer than this.
+    assert 0 < job["activeDeadlineSeconds"] <= longest_run
     assert files.pod_spec(cronjob)["restartPolicy"] == "Never"
     # The job's pods carry the labels the NetworkPolicies select on.
     assert files.pod_labels(cronjob)["app.kubernetes.io/name"] == name
@@ -452,6 +480,49 @@ def test_repair_cronjobs_run_like_the_migration_job(name):
     assert secret_env == [var for var in job_container["env"] if "valueFrom" in var]
     for key in ("securityContext", "volumes", "automountServiceAccountToken", "enableServiceLinks"):
         assert files.pod_spec(cronjob)[key] == files.pod_spec(migrate)[key], key
+
+
+# --- The events relay -------------------------------------------------------------------------------
+
+
+def test_events_relay_runs_deliver_events_with_the_api_image_and_no_service(api):
+    relay = files.find("Deployment", "events-relay")
+    spec = files.pod_spec(relay)
+    (container,) = spec["containers"]
+    (api_container,) = files.pod_spec(api)["containers"]
+    assert container["command"] == ["python", "manage.py", "deliver_events"]
+    assert "deliver_events" in get_commands()
+    for key in ("image", "envFrom", "env"):
+        assert container[key] == api_container[key], key
+    # Two relays share the outbox (SKIP LOCKED claims), so one survives a node drain.
+    assert relay["spec"]["replicas"] >= 2
+    assert "ports" not in container
+    services = [doc for doc in files.all_resources() if doc["kind"] == "Service"]
+    assert not [s for s in services if selects(s["spec"]["selector"], files.pod_labels(relay))]
+
+
+def test_events_relay_finishes_its_sends_before_the_kubelet_kills_it():
+    """SIGTERM stops claiming; the sends in flight (each bounded by the webhook timeout) are
+    recorded before exit, so the grace period must outlast one send with room to record it."""
+    from django.conf import settings
+
+    relay = files.find("Deployment", "events-relay")
+    assert files.pod_spec(relay)["terminationGracePeriodSeconds"] >= 2 * settings.WEBHOOKS_TIMEOUT_SECONDS
+    assert "lifecycle" not in files.pod_spec(relay)["containers"][0], "nothing to drain from a load balancer"
+
+
+def test_only_the_relay_and_the_api_leave_the_cluster_and_never_to_private_addresses():
+    private = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"}
+    leaving = {}
+    for policy in network_policies():
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                if "ipBlock" not in peer:
+                    continue
+                assert private <= set(peer["ipBlock"]["except"]), policy["metadata"]["name"]
+                for name in selected_workloads(policy["spec"]["podSelector"]):
+                    leaving[name] = sorted(port.get("port", "any") for port in rule["ports"])
+    assert leaving == {"events-relay": ["any"], "ecommerce-api": [443]}
 
 
 # --- The Redis cache -------------------------------------------------------------------------------
