@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from ecommerce.api.exceptions import error_body
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def current_request_id() -> str:
@@ -37,7 +37,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         given = request.headers.get("X-Request-ID", "")
-        request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _VALID_ID.fullmatch(given) else uuid.uuid4().hex
         request.request_id = request_id
         token = _request_id.set(request_id)
         try:

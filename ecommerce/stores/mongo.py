@@ -24,7 +24,7 @@ _database: str | None = None
 _engine: str | None = None
 _index_builders: list[Callable[[Database], None]] = []
 
-_OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 
 
 def embedded_url_file():
@@ -109,7 +109,9 @@ def ensure_indexes() -> None:
 
 
 def is_object_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_OBJECT_ID.match(value))
+    """The one id check of every route and field: fullmatch, since `$` also matches before a
+    trailing newline, and bson would then refuse "<24 hex>\\n" with a 500."""
+    return isinstance(value, str) and bool(_OBJECT_ID.fullmatch(value))
 
 
 def object_id_or_404(value: str, what: str = "Object") -> ObjectId:
