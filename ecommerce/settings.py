@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "analytics",
     "reviews",
     "payments",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,11 @@ SIMPLE_JWT = {
 }
 
 THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+# Orders one customer may place (POST /api/orders): past it, 429 with Retry-After.
+THROTTLE_ORDER_RATE = env_str("THROTTLE_ORDER_RATE", "30/min")
+# How long one checkout attempt holds its Idempotency-Key before a retry may take it over:
+# longer than the slowest checkout (gunicorn's timeout, 30 s, ends any request first).
+ORDER_LEASE_SECONDS = env_int("ORDER_LEASE_SECONDS", 35)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.VersionedJWTAuthentication"],
@@ -249,6 +255,19 @@ SPECTACULAR_SETTINGS = {
 }
 
 STORE_CURRENCY = env_str("CURRENCY", "USD")
+
+# --- Events and webhooks (events/) ------------------------------------------------
+# Fernet keys (comma-separated; the first encrypts) for webhook secrets at rest; unset, one
+# is derived from SECRET_KEY.
+WEBHOOK_SECRETS_KEYS = env_list("WEBHOOK_SECRETS_KEY", [])
+# Webhooks to loopback/private/link-local addresses: development and tests only.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOKS_TIMEOUT_SECONDS = 10
+EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30)
+EVENTS_RETRY_BASE_SECONDS = env_int("EVENTS_RETRY_BASE_MS", 10000) / 1000
+EVENTS_MAX_ATTEMPTS = env_int("EVENTS_MAX_ATTEMPTS", 8)
+EVENTS_RELAY_WORKERS = env_int("EVENTS_RELAY_WORKERS", 8)
+EVENTS_RELAY_POLL_MS = env_int("EVENTS_RELAY_POLL_MS", 1000)
 
 # --- Payments ------------------------------------------------------------------------
 # The built-in `test` provider (signed webhooks, POST /api/payments/{id}/simulate): never in

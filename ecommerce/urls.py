@@ -4,6 +4,7 @@ viewset answers under it. Routes take no trailing slash (the contract's paths)."
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularJSONAPIView,
@@ -16,6 +17,7 @@ from analytics.views import AnalyticsViewSet
 from cart.views import CartViewSet
 from catalog.views import CategoryViewSet, ProductViewSet
 from ecommerce.api import views
+from events.views import EventViewSet, OrderEventViewSet, WebhookViewSet
 from inventory.views import InventoryViewSet
 from orders.views import OrderViewSet, UserOrderViewSet
 from payments.views import OrderPaymentViewSet, PaymentViewSet, PaymentWebhookViewSet
@@ -30,12 +32,15 @@ router.register("products", ProductViewSet, basename="product")  # products/sear
 router.register("inventory", InventoryViewSet, basename="inventory")
 router.register("cart", CartViewSet, basename="cart")
 router.register("orders", OrderViewSet, basename="order")
+router.register(r"orders/(?P<order_id>\d{1,18})/events", OrderEventViewSet, basename="order-event")
 router.register(r"orders/(?P<order_id>\d{1,18})/payments", OrderPaymentViewSet, basename="order-payment")
 router.register(r"payments/webhooks/(?P<provider>[a-z]{1,16})", PaymentWebhookViewSet, basename="payment-webhook")
 router.register("payments", PaymentViewSet, basename="payment")  # payments/{id}/refunds, payments/{id}/simulate
 router.register("analytics", AnalyticsViewSet, basename="analytics")
 router.register("reviews", ReviewViewSet, basename="review")
 router.register("wishlist", WishlistViewSet, basename="wishlist")
+router.register("events", EventViewSet, basename="event")
+router.register("webhooks", WebhookViewSet, basename="webhook")  # rotate-secret, deliveries, redeliver
 
 api = [
     path("auth/token", TokenObtainView.as_view(), name="token-obtain"),
@@ -50,6 +55,7 @@ api = [
 ]
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="docs"), name="home"),  # the API's entry points
     path("api/", include(api)),
     path("health", views.health, name="health"),
     path("health/live", views.live, name="health-live"),

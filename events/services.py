@@ -1,0 +1,309 @@
+"""Writes on events and webhooks: the outbox, the hooks that feed it, subscriptions, repairs.
+
+How each kind of event is made at-least-once without a transaction across stores:
+
+- Order events (PostgreSQL) are written by a hook orders runs inside the transaction that
+  changes the order: the event commits with the change or not at all.
+- Product events follow a MongoDB write, stock.low a MySQL commit. Each is written after
+  that store's write succeeded, under a deterministic `dedupe_key` (the product's id and
+  updated_at, the stock row's id and updated_at). A process dying between the two leaves
+  the change without its event; `manage.py repair_events` (cron, every few minutes)
+  re-derives the events the stores' current state implies and inserts those whose key is
+  missing, so nothing is lost and nothing is written twice.
+
+Every event is written with its deliveries (one pending row per active webhook that wants
+its type), in the same transaction: the relay never has to fan out.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
+
+from catalog import selectors as catalog_selectors
+from ecommerce.api.exceptions import ValidationFailed
+from events import crypto, metrics, outbound, payloads, selectors
+from events.exceptions import DeliveryNotFound, WebhookNotFound
+from events.models import Delivery, Event, Webhook
+from inventory import selectors as inventory_selectors
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPES = (
+    "order.created",
+    "order.paid",
+    "order.shipped",
+    "order.delivered",
+    "order.cancelled",
+    "payment.captured",
+    "refund.succeeded",
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "stock.low",
+)
+# pg_advisory_xact_lock key serializing event numbering (any constant no other code uses).
+SEQUENCE_LOCK = 0x6576656E7473  # "events"
+SECRET_OVERLAP = timedelta(hours=24)
+
+
+# --- the outbox ----------------------------------------------------------------------
+
+
+def _take_sequence_lock() -> None:
+    """Serialize event writers from their insert to their commit.
+
+    A PostgreSQL sequence hands out numbers at insert, not at commit: T1 takes 5, T2 takes 6
+    and commits, a reader pages past 6, then T1 commits 5 and the reader never sees it. With
+    this transaction-level lock taken before the insert, T2 cannot draw its number until T1
+    has committed (or rolled back), so numbers become visible in increasing order. The cost
+    is that event-writing transactions finish one at a time, from their event to their commit:
+    write events last in a transaction. SQLite (the embedded default) serializes all writers
+    anyway."""
+    connection = connections["default"]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCE_LOCK])
+
+
+def event_write(*, type: str, data: dict, order_id: int | None = None, dedupe_key: str | None = None) -> Event | None:
+    """Write an event and its pending deliveries, in the caller's PostgreSQL transaction (or
+    one of its own). With `dedupe_key`, an event already written under it makes this a no-op
+    (answers None). Raise nothing of its own: a database error rolls the caller back."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {type!r}")
+    with transaction.atomic():
+        _take_sequence_lock()
+        # Under the lock no other writer runs: checking then inserting cannot race.
+        if dedupe_key is not None and Event.objects.filter(dedupe_key=dedupe_key).exists():
+            return None
+        event = Event.objects.create(type=type, data=data, order_id=order_id, dedupe_key=dedupe_key)
+        webhooks = [
+            webhook.pk for webhook in Webhook.objects.filter(is_active=True).only("pk", "events") if webhook.wants(type)
+        ]
+        if webhooks:
+            Delivery.objects.bulk_create(
+                [Delivery(webhook_id=pk, event=event, next_attempt_at=event.created_at) for pk in webhooks]
+            )
+        transaction.on_commit(lambda: metrics.EVENTS_WRITTEN.labels(type).inc())
+    return event
+
+
+def order_event_record(order: Order, event: str, previous_status: str | None) -> None:
+    """orders.services.on_order_changed hook: runs inside the order's transaction."""
+    event_write(type=f"order.{event}", data=payloads.order_payload(order), order_id=order.pk)
+
+
+def _after_other_store(type: str, data: dict, dedupe_key: str) -> None:
+    """An event after another store's commit: a failure here loses nothing (repair_events
+    writes it from the store's state) and must not fail the request whose change stands."""
+    try:
+        event_write(type=type, data=data, dedupe_key=dedupe_key)
+    except DatabaseError:
+        logger.exception("Event %s not written; repair_events will write it", dedupe_key)
+
+
+def _product_key(change: str, product) -> str:
+    if change == "created":
+        return f"product.created:{product.id}"
+    # updated_at changes on every update (and not on rating counts): one key per change.
+    return f"product.updated:{product.id}:{product.updated_at.isoformat()}"
+
+
+def product_event_record(product_id: str, change: str) -> None:
+    """catalog.services.on_product_changed hook: runs after the MongoDB write."""
+    if change == "deleted":
+        _after_other_store("product.deleted", {"id": product_id}, f"product.deleted:{product_id}")
+        return
+    product = catalog_selectors.products_get_many(product_ids=[product_id]).get(product_id)
+    if product is None:
+        return  # deleted meanwhile: its product.deleted follows
+    _after_other_store(f"product.{change}", payloads.product_payload(product), _product_key(change, product))
+
+
+def _stock_key(row) -> str:
+    return f"stock.low:{row.product_id}:{row.updated_at.isoformat()}"
+
+
+def stock_low_record(product_ids: list[str]) -> None:
+    """inventory.services.on_stock_low hook: runs after the MySQL commit."""
+    for row in inventory_selectors.inventory_low_stock().filter(product_id__in=product_ids):
+        _after_other_store("stock.low", payloads.stock_payload(row), _stock_key(row))
+
+
+def _products_changed_since(cutoff):
+    """Products created or updated since `cutoff`. The catalog has no index on updated_at
+    for this, so the listing is read in pages of 500 (a repair job's cost, not a request's)."""
+    listing = catalog_selectors.product_list(include_inactive=True, sort="-created_at")
+    offset = 0
+    while page := listing[offset : offset + 500]:
+        yield from (product for product in page if product.updated_at >= cutoff)
+        offset += len(page)
+
+
+def events_repair(*, since: timedelta = timedelta(hours=24)) -> dict[str, int]:
+    """Write the product and stock.low events that a crash after the other store's commit
+    left unwritten, for changes in the last `since`. Idempotent (dedupe keys): safe from
+    cron at any time, beside live traffic. Answers how many events it wrote, by type."""
+    cutoff = timezone.now() - since
+    written = {"product.created": 0, "product.updated": 0, "product.deleted": 0, "stock.low": 0}
+    known_products: set[str] = set()
+
+    for product in _products_changed_since(cutoff):
+        known_products.add(product.id)
+        changes = ["created"] if product.created_at >= cutoff else []
+        if product.updated_at > product.created_at:
+            changes.append("updated")
+        for change in changes:
+            key = _product_key(change, product)
+            if event_write(type=f"product.{change}", data=payloads.product_payload(product), dedupe_key=key):
+                written[f"product.{change}"] += 1
+
+    # Products with recent events that are gone from the catalog and have no product.deleted.
+    mentioned = set(
+        Event.objects.filter(type__in=("product.created", "product.updated"), created_at__gte=cutoff)
+        .values_list("data__id", flat=True)
+        .distinct()
+    )
+    candidates = sorted(mentioned - known_products)
+    if candidates:
+        existing = set(catalog_selectors.products_get_many(product_ids=candidates))
+        for product_id in candidates:
+            if product_id not in existing and event_write(
+                type="product.deleted", data={"id": product_id}, dedupe_key=f"product.deleted:{product_id}"
+            ):
+                written["product.deleted"] += 1
+
+    for row in inventory_selectors.inventory_low_stock().filter(updated_at__gte=cutoff):
+        if event_write(type="stock.low", data=payloads.stock_payload(row), dedupe_key=_stock_key(row)):
+            written["stock.low"] += 1
+    if any(written.values()):
+        logger.warning("repair_events wrote missing events: %s", written)
+    return written
+
+
+def events_prune(*, days: int | None = None, batch: int = 1000) -> dict[str, int]:
+    """Delete events older than `days` (EVENTS_RETENTION_DAYS) with their deliveries, in
+    short batches; an event with a delivery still pending is kept until it is settled."""
+    days = settings.EVENTS_RETENTION_DAYS if days is None else days
+    cutoff = timezone.now() - timedelta(days=days)
+    removed = {"events": 0, "deliveries": 0}
+    while True:
+        with transaction.atomic():
+            sequences = list(
+                Event.objects.filter(created_at__lt=cutoff)
+                .exclude(deliveries__status=Delivery.Status.PENDING)
+                .order_by("sequence")
+                .values_list("sequence", flat=True)[:batch]
+            )
+            if not sequences:
+                break
+            removed["deliveries"] += Delivery.objects.filter(event_id__in=sequences).delete()[0]
+            removed["events"] += Event.objects.filter(sequence__in=sequences).delete()[0]
+    return removed
+
+
+# --- webhooks ------------------------------------------------------------------------
+
+
+def _check_patterns(patterns: list[str]) -> list[str]:
+    prefixes = {event_type.split(".")[0] for event_type in EVENT_TYPES}
+    bad = [
+        pattern
+        for pattern in patterns
+        if not (pattern == "*" or pattern in EVENT_TYPES or (pattern.endswith(".*") and pattern[:-2] in prefixes))
+    ]
+    if bad or not patterns:
+        raise ValidationFailed(
+            details={"events": [f"Unknown event types: {', '.join(bad)}." if bad else "At least one event type."]}
+        )
+    return sorted(set(patterns))
+
+
+def webhook_create(*, url: str, events: list[str], description: str = "") -> tuple[Webhook, str]:
+    """Subscribe `url` to `events` (types or "prefix.*"); answers the webhook and its secret,
+    which is stored encrypted and shown only now (and on rotation). A URL that resolves to a
+    loopback, private or link-local address is refused (WebhookUrlRefused) unless
+    WEBHOOKS_ALLOW_PRIVATE."""
+    outbound.resolve(url)
+    secret = crypto.secret_generate()
+    webhook = Webhook.objects.create(
+        url=url,
+        events=_check_patterns(events),
+        description=description,
+        secret_encrypted=crypto.secret_encrypt(secret),
+    )
+    return webhook, secret
+
+
+def webhook_update(*, webhook_id: int, data: dict) -> Webhook:
+    """Change `url`, `events`, `is_active`, `description` (only those given)."""
+    webhook = selectors.webhook_get(webhook_id=webhook_id)
+    if "url" in data:
+        outbound.resolve(data["url"])
+    if "events" in data:
+        data = {**data, "events": _check_patterns(data["events"])}
+    fields = [name for name in ("url", "events", "is_active", "description") if name in data]
+    for name in fields:
+        setattr(webhook, name, data[name])
+    if fields:
+        webhook.save(update_fields=[*fields, "updated_at"])
+    return webhook
+
+
+def webhook_delete(*, webhook_id: int) -> None:
+    """Remove the webhook and its deliveries log (pending deliveries are not sent)."""
+    deleted, _ = Webhook.objects.filter(pk=webhook_id).delete()
+    if not deleted:
+        raise WebhookNotFound()
+
+
+def webhook_rotate_secret(*, webhook_id: int) -> tuple[Webhook, str]:
+    """A new secret, answered once; the current one keeps signing beside it for 24 hours, so
+    receivers can switch without losing a delivery."""
+    with transaction.atomic():
+        webhook = Webhook.objects.select_for_update().filter(pk=webhook_id).first()
+        if webhook is None:
+            raise WebhookNotFound()
+        secret = crypto.secret_generate()
+        webhook.previous_secret_encrypted = webhook.secret_encrypted
+        webhook.previous_secret_expires_at = timezone.now() + SECRET_OVERLAP
+        webhook.secret_encrypted = crypto.secret_encrypt(secret)
+        webhook.save(
+            update_fields=["secret_encrypted", "previous_secret_encrypted", "previous_secret_expires_at", "updated_at"]
+        )
+    return webhook, secret
+
+
+def webhook_signing_secrets(*, webhook: Webhook) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and the previous one
+    during its 24-hour overlap."""
+    secrets = [crypto.secret_decrypt(webhook.secret_encrypted)]
+    if webhook.previous_secret_encrypted and webhook.previous_secret_expires_at > timezone.now():
+        secrets.append(crypto.secret_decrypt(webhook.previous_secret_encrypted))
+    return secrets
+
+
+def delivery_redeliver(*, webhook_id: int, delivery_id: int) -> Delivery:
+    """Send the delivery's event again (same event id), starting over at attempt 1 now. A
+    delivery of that event already waiting is made due now instead of adding another."""
+    with transaction.atomic():
+        delivery = Delivery.objects.filter(pk=delivery_id, webhook_id=webhook_id).first()
+        if delivery is None:
+            raise DeliveryNotFound()
+        now = timezone.now()
+        waiting = (
+            Delivery.objects.select_for_update()
+            .filter(webhook_id=webhook_id, event_id=delivery.event_id, status=Delivery.Status.PENDING)
+            .first()
+        )
+        if waiting is not None:
+            waiting.next_attempt_at = now
+            waiting.save(update_fields=["next_attempt_at"])
+            return waiting
+        return Delivery.objects.create(
+            webhook_id=webhook_id, event_id=delivery.event_id, attempt=1, next_attempt_at=now
+        )
