@@ -1,5 +1,7 @@
-"""Request ids (echoed or made, on every response and every log line) and the body cap."""
+"""Request ids (echoed or made, on every response and every log line), chunked bodies made
+readable, and the body cap."""
 
+import io
 import json
 import logging
 import re
@@ -13,10 +15,6 @@ from ecommerce.api.exceptions import error_body
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-
-def current_request_id() -> str:
-    return _request_id.get()
 
 
 class RequestIdLogFilter(logging.Filter):
@@ -62,3 +60,23 @@ class BodySizeLimitMiddleware:
         if length > settings.MAX_BODY_BYTES:
             return json_error(413, "payload_too_large", f"The request body is over {settings.MAX_BODY_BYTES} bytes.")
         return self.get_response(request)
+
+
+class ChunkedBodyReader:
+    """WSGI middleware: a chunked request body (no Content-Length) is read here, at most one
+    byte past MAX_BODY_BYTES, and handed on with its length. Django reads a body without
+    Content-Length as empty (a chunked order or registration would be a misleading 400), and
+    the length lets BodySizeLimitMiddleware refuse an oversized one with 413 like any other."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() and not environ.get("CONTENT_LENGTH"):
+            from django.conf import settings
+
+            body = environ["wsgi.input"].read(settings.MAX_BODY_BYTES + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            del environ["HTTP_TRANSFER_ENCODING"]
+        return self.application(environ, start_response)
