@@ -45,6 +45,12 @@ BUDGETS = {
     "GET /api/products/search": Budget(default=0, mysql=0, mongo=2),
     "GET /api/products/category/{category}": Budget(default=0, mysql=0, mongo=5),
     "GET /api/products/{id}": Budget(default=0, mysql=0, mongo=1),
+    # Parents: the page's variants' stock in one MySQL query, however many parents and variants.
+    "GET /api/products (parents)": Budget(default=0, mysql=1, mongo=2),
+    "GET /api/products/search (parents)": Budget(default=0, mysql=1, mongo=2),
+    "GET /api/products/category/{category} (parents)": Budget(default=0, mysql=1, mongo=4),
+    "GET /api/products/{id} (parent)": Budget(default=0, mysql=1, mongo=1),
+    "GET /api/products/{id}/variants": Budget(default=0, mysql=0, mongo=3),
     "GET /api/inventory": Budget(default=1, mysql=2, mongo=0),
     "GET /api/inventory/low-stock": Budget(default=1, mysql=2, mongo=0),
     "GET /api/inventory/{product_id}": Budget(default=1, mysql=1, mongo=0),
@@ -88,6 +94,27 @@ def make_products(count: int, *, start: int = 0, stock: int = 100, **fields) -> 
         ).id
         for i in range(start, start + count)
     ]
+
+
+def make_parents(count: int, *, variants: int, start: int = 0, **fields) -> list[str]:
+    """`count` parents (Size x Colour), each with `variants` variants in stock, oldest first."""
+    parents = []
+    for i in range(start, start + count):
+        parent = catalog_services.product_create(name=f"Tee {i:03d}", option_names=["Size", "Colour"], **fields)
+        add_variants(parent.id, variants, tag=f"{i:03d}")
+        parents.append(parent.id)
+    return parents
+
+
+def add_variants(parent_id: str, count: int, *, tag: str, start: int = 0) -> None:
+    for v in range(start, start + count):
+        catalog_services.variant_create(
+            parent_id=parent_id,
+            sku=f"SKU-{tag}-{v:02d}",
+            options={"Size": f"S{v}", "Colour": "Red"},
+            price=Decimal("10.00") + v,
+            initial_stock=v % 2,  # in stock and out of stock both answered
+        )
 
 
 def place_orders(user, product_ids: list[str], *, orders: int, lines: int) -> list[int]:
@@ -258,6 +285,52 @@ def test_products_of_a_category_cost_the_same_for_one_or_fifteen_products_and_mo
     ]
     for i in range(SMALL, LARGE):
         make_products(1, start=i, category_id=children[i % len(children)])
+    sizes.run_large(LARGE)
+
+
+def test_a_page_of_parents_costs_the_same_for_one_or_fifteen_parents_of_many_variants(anon_client):
+    make_parents(SMALL, variants=1)
+    sizes = Sizes("GET /api/products (parents)", anon_client, "/api/products")
+    sizes.run_small(SMALL)
+    make_parents(LARGE - SMALL, variants=6, start=SMALL)
+    sizes.run_large(LARGE, size="15 parents of 6 variants")
+
+
+def test_searching_parents_by_their_variants_skus_costs_the_same_for_one_or_fifteen(anon_client):
+    make_parents(SMALL, variants=1)
+    sizes = Sizes("GET /api/products/search (parents)", anon_client, "/api/products/search?q=sku-")
+    sizes.run_small(SMALL)
+    make_parents(LARGE - SMALL, variants=4, start=SMALL)
+    sizes.run_large(LARGE, size="15 parents of 4 variants")
+
+
+def test_parents_of_a_category_cost_the_same_for_one_or_fifteen(anon_client):
+    shirts = catalog_services.category_create(name="Shirts")
+    make_parents(SMALL, variants=1, category_id=shirts.id)
+    sizes = Sizes("GET /api/products/category/{category} (parents)", anon_client, "/api/products/category/shirts")
+    sizes.run_small(SMALL)
+    make_parents(LARGE - SMALL, variants=4, start=SMALL, category_id=shirts.id)
+    sizes.run_large(LARGE, size="15 parents of 4 variants")
+
+
+def test_a_parent_costs_the_same_with_one_or_fifteen_variants(anon_client):
+    [parent_id] = make_parents(1, variants=1)
+    sizes = Sizes(
+        "GET /api/products/{id} (parent)",
+        anon_client,
+        f"/api/products/{parent_id}",
+        count=lambda body: len(body["variants"]),
+    )
+    sizes.run_small(1, size="1 variant")
+    add_variants(parent_id, LARGE - 1, tag="000", start=1)
+    sizes.run_large(LARGE, size="15 variants")
+
+
+def test_the_variants_of_a_parent_cost_the_same_for_one_or_fifteen(anon_client):
+    [parent_id] = make_parents(1, variants=1)
+    sizes = Sizes("GET /api/products/{id}/variants", anon_client, f"/api/products/{parent_id}/variants")
+    sizes.run_small(1)
+    add_variants(parent_id, LARGE - 1, tag="000", start=1)
     sizes.run_large(LARGE)
 
 
