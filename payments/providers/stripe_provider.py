@@ -85,7 +85,7 @@ class StripeProvider:
             options={"idempotency_key": idempotency_key},
         )
         status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(refund.status, "pending")
-        return RefundResult(reference=refund.id, status=status, failure=refund.get("failure_reason") or "")
+        return RefundResult(reference=refund.id, status=status, failure=getattr(refund, "failure_reason", None) or "")
 
     def webhook_parse(self, *, body: bytes, headers) -> ProviderEvent:
         try:
@@ -94,23 +94,25 @@ class StripeProvider:
             raise SignatureError(str(exc)) from exc
         except UnicodeDecodeError:
             raise SignatureError("The body is not UTF-8.") from None
-        obj = event.data.object
+        obj = event.data.object.to_dict()
         if event.type in _PAYMENT_EVENTS:
             kind = _PAYMENT_EVENTS[event.type]
-            amount = from_minor(obj.amount_received, obj.currency) if kind == EventKind.CAPTURED else None
-            return ProviderEvent(id=event.id, type=event.type, kind=kind, payment_reference=obj.id, amount=amount)
+            amount = from_minor(obj["amount_received"], obj["currency"]) if kind == EventKind.CAPTURED else None
+            return ProviderEvent(id=event.id, type=event.type, kind=kind, payment_reference=obj["id"], amount=amount)
         if event.type in _REFUND_EVENTS and obj.get("payment_intent"):
-            kind = {"succeeded": EventKind.REFUND_SUCCEEDED, "failed": EventKind.REFUND_FAILED}.get(
-                obj.status, EventKind.REFUND_FAILED if obj.status == "canceled" else EventKind.IGNORED
-            )
-            refund_id = (obj.get("metadata") or {}).get("refund_id")
+            kind = {
+                "succeeded": EventKind.REFUND_SUCCEEDED,
+                "failed": EventKind.REFUND_FAILED,
+                "canceled": EventKind.REFUND_FAILED,
+            }.get(obj.get("status"), EventKind.IGNORED)
+            refund_id = str((obj.get("metadata") or {}).get("refund_id", ""))
             return ProviderEvent(
                 id=event.id,
                 type=event.type,
                 kind=kind,
-                payment_reference=obj.payment_intent,
-                amount=from_minor(obj.amount, obj.currency),
-                refund_id=int(refund_id) if refund_id and refund_id.isdigit() else None,
-                refund_reference=obj.id,
+                payment_reference=obj["payment_intent"],
+                amount=from_minor(obj["amount"], obj["currency"]),
+                refund_id=int(refund_id) if refund_id.isdigit() and len(refund_id) <= 18 else None,
+                refund_reference=obj["id"],
             )
         return ProviderEvent(id=event.id, type=event.type, kind=EventKind.IGNORED)
