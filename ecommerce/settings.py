@@ -240,7 +240,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Order.Status and the health status are both "status": name the enum, no hashed suffix.
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.Order.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+        "RefundStatusEnum": "payments.models.Refund.Status",
+    },
     # Relative: the schema is right on whichever host serves it.
     "SERVERS": [{"url": "/", "description": "The server that serves this document."}],
     "POSTPROCESSING_HOOKS": [
