@@ -1,23 +1,11 @@
+"""Stock reservations in the back office, read-only. The stock rows' own page is in
+catalog/admin.py, which names each row by its product (the catalog may read the inventory,
+not the reverse)."""
+
 from django.contrib import admin
 
-from ecommerce.admin import ReadOnlyAdmin
-from inventory.models import Inventory, StockReservation
-
-
-@admin.register(Inventory)
-class InventoryAdmin(admin.ModelAdmin):
-    list_display = ["product_id", "quantity", "reserved", "low_stock_threshold", "updated_at"]
-    search_fields = ["product_id"]
-    # `reserved` moves only with orders; editing it here would break the books.
-    readonly_fields = ["reserved", "created_at", "updated_at"]
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            # Write only what the form changed: a full save would put back a stale `reserved`
-            # over a reservation made since the page was loaded.
-            obj.save(update_fields=[*form.changed_data, "updated_at"])
-        else:
-            obj.save()
+from ecommerce.admin_kit import ReadOnlyAdmin
+from inventory.models import StockReservation
 
 
 @admin.register(StockReservation)
