@@ -4,6 +4,7 @@ viewset answers under it. Routes take no trailing slash (the contract's paths)."
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularJSONAPIView,
@@ -54,6 +55,7 @@ api = [
 ]
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="docs"), name="home"),  # the API's entry points
     path("api/", include(api)),
     path("health", views.health, name="health"),
     path("health/live", views.live, name="health-live"),
