@@ -56,6 +56,31 @@ def _load_catalog(client) -> None:
             raise StopUser()
 
 
+_staff_lock = threading.Lock()
+_staff_token: dict = {"access": None, "until": 0.0}
+
+
+def _staff_headers(client) -> dict | None:
+    """A staff token for the test provider's simulated webhooks (POST /api/payments/[id]/simulate),
+    one per process, renewed before it expires; None without staff credentials."""
+    email, password = os.environ.get("LOCUST_STAFF_EMAIL"), os.environ.get("LOCUST_STAFF_PASSWORD")
+    if not (email and password):
+        return None
+    with _staff_lock:
+        if time.monotonic() > _staff_token["until"]:
+            with client.post(
+                "/api/auth/token",
+                json={"email": email, "password": password},
+                name="/api/auth/token",
+                catch_response=True,
+            ) as r:
+                tokens = _expect(r, (200,), "access")
+            if tokens is None:
+                return None
+            _staff_token.update(access=tokens["access"], until=time.monotonic() + 10 * 60)
+        return {"Authorization": f"Bearer {_staff_token['access']}"}
+
+
 def _expect(response, statuses: tuple[int, ...], field: str | None = None) -> dict | None:
     """Mark the response a failure unless its status is expected and `field` is in the body."""
     if response.status_code not in statuses:
@@ -226,6 +251,8 @@ class Shopper(_SignedIn, FastHttpUser):
             order = _expect(r, (201, 400, 409), "id")
         if order and "id" in order:
             self.order_ids.append(order["id"])
+            if random.random() < 0.8:
+                self._pay(order["id"])
             if random.random() < 0.2:
                 # A client retrying after a lost response gets the same order, not a second one.
                 with self.client.post(
@@ -243,6 +270,33 @@ class Shopper(_SignedIn, FastHttpUser):
             order = _expect(r, (201, 400, 409), "id")
         if order and "id" in order:
             self.order_ids.append(order["id"])
+            if random.random() < 0.8:
+                self._pay(order["id"])
+
+    def _pay(self, order_id: int) -> None:
+        """Pay the order through the test provider: open the payment (its Idempotency-Key per order,
+        so a retry finds the same payment), then the provider's signed capture webhook."""
+        headers = {**self.headers, "Idempotency-Key": f"pay-{order_id}"}
+        with self.client.post(
+            f"/api/orders/{order_id}/payments",
+            json={"provider": "test"},
+            headers=headers,
+            name="/api/orders/[id]/payments",
+            catch_response=True,
+        ) as r:
+            # 409: paid, cancelled or shipped meanwhile (invalid_transition), or being paid (conflict).
+            payment = _expect(r, (201, 409), "id")
+        staff = _staff_headers(self.client)
+        if not payment or payment.get("status") != "requires_confirmation" or staff is None:
+            return
+        with self.client.post(
+            f"/api/payments/{payment['id']}/simulate",
+            json={"event": "captured"},
+            headers=staff,
+            name="/api/payments/[id]/simulate",
+            catch_response=True,
+        ) as r:
+            _expect(r, (200,), "status")
 
     @task(2)
     def my_orders(self):
@@ -331,6 +385,36 @@ class Staff(_SignedIn, FastHttpUser):
             ) as r:
                 # 409: the customer cancelled it meanwhile.
                 _expect(r, (200, 409), "status")
+
+    @task(2)
+    def refund_a_payment(self):
+        """Give back part of a paid order's payment, as staff do for a damaged item."""
+        with self.client.get(
+            "/api/orders?status=paid", headers=self.headers, name="/api/orders?status", catch_response=True
+        ) as r:
+            orders = (_expect(r, (200,), "results") or {}).get("results", [])
+        if not orders:
+            return
+        order_id = random.choice(orders)["id"]
+        with self.client.get(
+            f"/api/orders/{order_id}/payments",
+            headers=self.headers,
+            name="/api/orders/[id]/payments (list)",
+            catch_response=True,
+        ) as r:
+            payments = _expect(r, (200,)) or []
+        for payment in payments:
+            if payment["status"] in ("captured", "partially_refunded"):
+                with self.client.post(
+                    f"/api/payments/{payment['id']}/refunds",
+                    json={"amount": "1.00", "reason": "load test"},
+                    headers={**self.headers, "Idempotency-Key": uuid.uuid4().hex},
+                    name="/api/payments/[id]/refunds",
+                    catch_response=True,
+                ) as r:
+                    # 409 refund_exceeds_captured: refunded (or cancelled and refunded) meanwhile.
+                    _expect(r, (201, 409), "id")
+                break
 
     @task(1)
     def analytics(self):
