@@ -3,18 +3,22 @@
 - a dashboard on its index (today's orders and revenue, stock running low, orders waiting to
   be shipped), each figure from the apps' selectors and linked to the list it counts;
 - "View site" leading to the API's documentation;
-- its login under the same per-address limit as the API's login (in the shared cache, so
-  every worker counts the same attempts).
+- its login under the per-address limit of the API's login (THROTTLE_LOGIN_IP_RATE), counted
+  where every worker of the server sees the same attempts, Redis or not.
 
 This module is wiring, like urls.py: it may read every app; the apps' admin modules never
 import it (their shared pieces are in ecommerce.admin_kit).
 """
 
 import functools
+import logging
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.cache.backends.filebased import FileBasedCache
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +28,8 @@ from inventory import selectors as inventory_selectors
 from orders import selectors as order_selectors
 from users.throttles import LoginIpThrottle
 
+logger = logging.getLogger(__name__)
+
 admin.site.site_header = "Shop back office"
 admin.site.site_title = "Shop back office"
 admin.site.index_title = "Dashboard"
@@ -31,10 +37,47 @@ admin.site.site_url = "/api/docs"
 admin.site.index_template = "admin/shop/index.html"
 
 
+class _SharedCounters:
+    """Login attempts counted across the workers of this server.
+
+    With REDIS_URL the throttle's own cache is shared by every replica already. Without it,
+    that cache lives in each worker's memory, so N workers would allow N times the limit:
+    the counts go to files under DATA_DIR, which every worker of the server reads. Two
+    attempts landing at the same instant may count once (read, then write); guessing one
+    after another is counted in full. Where DATA_DIR cannot be written (a read-only
+    container, which runs with Redis), counting falls back to the worker's own."""
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+        self.files = FileBasedCache(str(Path(settings.DATA_DIR) / "admin-login-attempts"), {})
+
+    def get(self, key, default=None):
+        try:
+            return self.files.get(key, default)
+        except OSError:
+            return self.fallback.get(key, default)
+
+    def set(self, key, value, timeout):
+        try:
+            self.files.set(key, value, timeout)
+        except OSError:
+            logger.warning("Admin login attempts cannot be kept in %s; counting per worker.", settings.DATA_DIR)
+            self.fallback.set(key, value, timeout)
+
+
+class AdminLoginThrottle(LoginIpThrottle):
+    """Every POST to the admin's login form, per client address."""
+
+    def __init__(self):
+        super().__init__()
+        if not settings.REDIS_URL:
+            self.cache = _SharedCounters(fallback=self.cache)
+
+
 def _throttled(login_view):
     @functools.wraps(login_view)
     def login(request, extra_context=None):
-        throttle = LoginIpThrottle()
+        throttle = AdminLoginThrottle()
         if request.method == "POST" and not throttle.allow_request(request, None):
             wait = max(1, int((throttle.wait() or 1) + 0.999))
             response = HttpResponse("Too many login attempts; try again later.", status=429, content_type="text/plain")

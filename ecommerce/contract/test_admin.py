@@ -5,6 +5,11 @@ with a message, and each page answers what the staff member's permissions allow.
 The same journeys in a real browser are in test_admin_browser.py.
 """
 
+import http.cookiejar
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from decimal import Decimal
 
 import pytest
@@ -368,3 +373,36 @@ def test_staff_see_and_do_what_their_permissions_allow(shop):
     assert products.status_code == 200 and products.context["actions"] == []
     assert add.status_code == 403 and deactivate.status_code == 403 and orders.status_code == 403
     assert catalog_selectors.product_get(product_id=shop["kettle"].id).is_active
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_admin_login_is_limited_across_the_workers_of_a_server_without_redis(live_server_factory, tmp_path, staff):
+    """THROTTLE_LOGIN_IP_RATE (20/min) holds for the whole server, not per worker: without a
+    shared count, three workers would let about 60 guesses a minute through."""
+    server = live_server_factory(
+        workers=3,
+        extra_env={"THROTTLE_ENABLED": "1", "REDIS_URL": "", "DATA_DIR": str(tmp_path), "SECURE_COOKIES": "0"},
+    )
+    answers = []
+    for attempt in range(22):
+        # A fresh connection and session each time, as a guessing script would: any worker may answer.
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        with opener.open(f"{server.url}/admin/login/", timeout=10) as page:  # noqa: S310
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode()).group(1)
+        body = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "username": staff.email, "password": f"wrong-{attempt}", "next": "/admin/"}
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310
+            f"{server.url}/admin/login/", data=body, headers={"Referer": server.url}
+        )
+        try:
+            with opener.open(request, timeout=10) as response:  # noqa: S310
+                answers.append(response.status)
+        except urllib.error.HTTPError as error:
+            answers.append(error.code)
+            retry_after = error.headers.get("Retry-After")
+
+    assert answers[:20] == [200] * 20  # the form again, with its error
+    assert answers[20:] == [429, 429]
+    assert int(retry_after) >= 1
