@@ -9,12 +9,14 @@ class SalesFigures(models.Model):
     order was placed, not the day it was cancelled)."""
 
     date = models.DateField()
-    orders = models.IntegerField(default=0)
-    units = models.IntegerField(default=0)
+    # 64-bit: place-and-cancel cycles only ever grow the counters (a cancellation adds to
+    # cancelled_*), and a 32-bit one overflowed into a 500 on the next order.
+    orders = models.BigIntegerField(default=0)
+    units = models.BigIntegerField(default=0)
     # Wide: a day's figures only grow (a cancellation moves revenue to cancelled_revenue).
     revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    cancelled_orders = models.IntegerField(default=0)
-    cancelled_units = models.IntegerField(default=0)
+    cancelled_orders = models.BigIntegerField(default=0)
+    cancelled_units = models.BigIntegerField(default=0)
     cancelled_revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -119,3 +119,19 @@ def revenue_summary(*, date_from: date, date_to: date) -> dict:
         "net": net,
         "average_order_value": average,
     }
+
+
+FIGURE_FIELDS = ("orders", "units", "revenue", "cancelled_orders", "cancelled_units", "cancelled_revenue")
+
+
+def sales_figures_all() -> dict[tuple[date, str | None], dict[str, int | Decimal]]:
+    """Every day's figures, keyed (day, product_id), the whole shop's under (day, None): what the
+    books check compares with the orders. Call inside the transaction that reads the
+    reservations, so both come from one snapshot."""
+    figures = {
+        (row["date"], None): {field: row[field] for field in FIGURE_FIELDS}
+        for row in DailySales.objects.using(MYSQL).values("date", *FIGURE_FIELDS)
+    }
+    for row in ProductSales.objects.using(MYSQL).values("date", "product_id", *FIGURE_FIELDS):
+        figures[(row["date"], row["product_id"])] = {field: row[field] for field in FIGURE_FIELDS}
+    return figures

@@ -2,11 +2,11 @@
 moves the order's stock. Every change is an UPDATE with F() increments: concurrent orders
 add up, none overwrites another."""
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+from typing import Protocol
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -15,16 +15,14 @@ from analytics.models import DailySales, ProductSales
 from ecommerce.routers import MYSQL
 
 
-@dataclass(frozen=True)
-class SaleLine:
+class SaleLine(Protocol):
+    """What the figures need of an order's line (orders.services.OrderItem and the
+    inventory's reservation rows both are one)."""
+
     product_id: str
+    name: str
     quantity: int
     unit_price: Decimal
-    name: str = ""
-
-    @property
-    def total(self) -> Decimal:
-        return self.unit_price * self.quantity
 
 
 class SaleEvent(Enum):
@@ -65,7 +63,7 @@ def _increment(model, lookup: dict, changes: dict, extra: dict | None = None) ->
     raise RuntimeError(f"could not record sales on {model.__name__} {lookup}")
 
 
-def sales_record(*, day: date, lines: list[SaleLine], event: SaleEvent) -> None:
+def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent) -> None:
     """Count one order's lines on `day`. Call inside the MySQL transaction of its stock change.
 
     Rows are updated in sorted product_id order and the day's total row last, after the
@@ -79,7 +77,7 @@ def sales_record(*, day: date, lines: list[SaleLine], event: SaleEvent) -> None:
         changes = {
             f"{prefix}orders": sign,
             f"{prefix}units": sign * line.quantity,
-            f"{prefix}revenue": sign * line.total,
+            f"{prefix}revenue": sign * line.unit_price * line.quantity,
         }
         extra = {"name": line.name[:200]} if event is SaleEvent.PLACED and line.name else None
         _increment(ProductSales, {"date": day, "product_id": line.product_id}, changes, extra)
@@ -89,6 +87,20 @@ def sales_record(*, day: date, lines: list[SaleLine], event: SaleEvent) -> None:
         {
             f"{prefix}orders": sign,
             f"{prefix}units": sign * sum(line.quantity for line in lines),
-            f"{prefix}revenue": sign * sum((line.total for line in lines), Decimal("0")),
+            f"{prefix}revenue": sign * sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
         },
     )
+
+
+def sales_figures_correct(*, day: date, product_id: str | None, deltas: dict[str, int | Decimal]) -> None:
+    """Add `deltas` ({field: amount}) to one day's figures (the whole shop's when `product_id`
+    is None): the books repair's correction. Increments, not absolute values, so orders
+    counted meanwhile are kept."""
+    changes = {field: delta for field, delta in deltas.items() if delta}
+    if not changes:
+        return
+    with transaction.atomic(using=MYSQL):
+        if product_id is None:
+            _increment(DailySales, {"date": day}, changes)
+        else:
+            _increment(ProductSales, {"date": day, "product_id": product_id}, changes)

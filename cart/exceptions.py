@@ -1,4 +1,4 @@
-from ecommerce.api.exceptions import NotFoundError, ValidationFailed
+from ecommerce.api.exceptions import ConflictError, NotFoundError, ValidationFailed
 
 
 class CartItemNotFound(NotFoundError):
@@ -18,3 +18,11 @@ class CartQuantityExceeded(ValidationFailed):
             f"A cart line holds at most {limit} units.",
             details={"quantity": [f"The line would exceed {limit} units."]},
         )
+
+
+class CartChanged(ConflictError):
+    """An order from the cart lost its lines: another checkout of the same cart ordered them
+    first, or the owner changed them while the order was being placed. Nothing was ordered."""
+
+    code = "cart_changed"
+    default_message = "The cart changed while it was being ordered; nothing was ordered."

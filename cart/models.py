@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-# As many products as one order may have lines (orders.serializers.MAX_ORDER_LINES).
+# A cart holds at most this many products, and an order (from a cart or not) as many lines.
 MAX_CART_LINES = 100
 MAX_LINE_QUANTITY = 1000
 

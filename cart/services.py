@@ -5,7 +5,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cart import selectors as cart_selectors
-from cart.exceptions import CartItemNotFound, CartQuantityExceeded, ProductUnavailable
+from cart.exceptions import CartChanged, CartItemNotFound, CartQuantityExceeded, ProductUnavailable
 from cart.models import MAX_CART_LINES, MAX_LINE_QUANTITY, CartItem
 from cart.selectors import Cart
 from catalog import selectors as catalog_selectors
@@ -71,17 +71,22 @@ def cart_clear(*, user_id: int) -> None:
     CartItem.objects.filter(user_id=user_id).delete()
 
 
-def cart_items_remove_ordered(*, user_id: int, ordered: dict[int, int]) -> None:
-    """Remove the lines an order was placed from (`{item_id: quantity}`). A line whose
-    quantity changed since the order read it was changed by the user meanwhile: it stays.
-    Called inside the transaction that writes the order, so the cart empties only if the
-    order stands."""
+def cart_items_remove_ordered(*, user_id: int, ordered: dict[str, int]) -> None:
+    """Remove the lines an order was placed from (`{product_id: quantity}`), inside the
+    transaction that writes the order, so the cart empties only if the order stands.
+
+    One cart, one order: the DELETE locks the lines, so a concurrent checkout of the same
+    cart waits for this one's transaction and then finds them gone. When a line is gone, or
+    its quantity changed since the order read it (the owner changed it meanwhile), this
+    raises CartChanged: the order must not stand, and the caller rolls it back."""
     if not ordered:
         return
     lines = Q()
-    for item_id, quantity in ordered.items():
-        lines |= Q(pk=item_id, quantity=quantity)
-    CartItem.objects.filter(lines, user_id=user_id).delete()
+    for product_id, quantity in ordered.items():
+        lines |= Q(product_id=product_id, quantity=quantity)
+    deleted, _ = CartItem.objects.filter(lines, user_id=user_id).delete()
+    if deleted != len(ordered):
+        raise CartChanged()
 
 
 def cart_items_remove_product(product_id: str) -> None:

@@ -207,6 +207,11 @@ SIMPLE_JWT = {
 }
 
 THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+# Orders one customer may place (POST /api/orders): past it, 429 with Retry-After.
+THROTTLE_ORDER_RATE = env_str("THROTTLE_ORDER_RATE", "30/min")
+# How long one checkout attempt holds its Idempotency-Key before a retry may take it over:
+# longer than the slowest checkout (gunicorn's timeout, 30 s, ends any request first).
+ORDER_LEASE_SECONDS = env_int("ORDER_LEASE_SECONDS", 35)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.VersionedJWTAuthentication"],

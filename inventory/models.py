@@ -44,6 +44,9 @@ class StockReservation(models.Model):
 
     order_reference = models.UUIDField()
     product_id = models.CharField(max_length=24)
+    # The name it was sold under: with the price and quantity, what the order's line snapshots,
+    # so an order whose write was interrupted can be completed from its reservation alone.
+    name = models.CharField(max_length=200, blank=True, default="")
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     sales_date = models.DateField()

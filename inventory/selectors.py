@@ -3,7 +3,8 @@
 from collections.abc import Iterable
 from uuid import UUID
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db import transaction
+from django.db.models import F, QuerySet
 
 from ecommerce.routers import MYSQL
 from ecommerce.stores import mongo
@@ -55,23 +56,52 @@ def reserved_references_before(*, cutoff) -> QuerySet:
     )
 
 
-def reserved_units_by_product() -> dict[str, dict[str, int | None]]:
-    """For every product with anything reserved: the inventory row's `reserved` (None when the
-    product has no row any more: it was deleted) and the sum of its reservations still
-    `reserved`. One MySQL transaction keeps the two equal."""
-    held = dict(
+def inventory_reserved_by_product() -> dict[str, int]:
+    """Every inventory row's `reserved` that is not zero, by product (for the books check)."""
+    return dict(Inventory.objects.using(MYSQL).exclude(reserved=0).values_list("product_id", "reserved"))
+
+
+def reservation_rows(*, status: str | None = None) -> list:
+    """Reservation rows as plain named tuples (order_reference, product_id, name, quantity,
+    unit_price, sales_date, status, updated_at), all or those in `status` (the books check)."""
+    rows = StockReservation.objects.using(MYSQL).order_by("order_reference", "product_id")
+    if status is not None:
+        rows = rows.filter(status=status)
+    return list(
+        rows.values_list(
+            "order_reference",
+            "product_id",
+            "name",
+            "quantity",
+            "unit_price",
+            "sales_date",
+            "status",
+            "updated_at",
+            named=True,
+        )
+    )
+
+
+def references_moved_since(*, cutoff) -> set[UUID]:
+    """Order references whose reservation changed at or after `cutoff` (in flight: the books
+    check leaves them out until they settle)."""
+    return set(
         StockReservation.objects.using(MYSQL)
-        .filter(status=StockReservation.Status.RESERVED)
-        .values("product_id")
-        .annotate(units=Sum("quantity"))
-        .values_list("product_id", "units")
+        .filter(updated_at__gte=cutoff)
+        .values_list("order_reference", flat=True)
+        .distinct()
     )
-    inventory = dict(
-        Inventory.objects.using(MYSQL)
-        .filter(Q(reserved__gt=0) | Q(product_id__in=list(held)))
-        .values_list("product_id", "reserved")
-    )
-    return {
-        product_id: {"inventory_reserved": inventory.get(product_id), "reservations": held.get(product_id, 0)}
-        for product_id in inventory.keys() | held.keys()
-    }
+
+
+def reservations_settled(*, order_reference: UUID) -> list[StockReservation]:
+    """An order reference's reservation rows as they finally stand, for settling a write whose
+    outcome is unknown: a locking read waits for a transaction still holding them (one whose
+    COMMIT is on its way, or being rolled back after its connection died) to end, so it never
+    answers "nothing" while they may yet land. Call on a fresh connection."""
+    with transaction.atomic(using=MYSQL):
+        return list(
+            StockReservation.objects.using(MYSQL)
+            .select_for_update()
+            .filter(order_reference=order_reference)
+            .order_by("product_id")
+        )

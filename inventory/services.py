@@ -5,23 +5,25 @@ database does the arithmetic on the latest committed row under its row lock), so
 read-modify-write can lose an update and the CHECK constraints are never the thing that
 says no. `inventory_set` is the exception by intent: staff set an absolute count (after a
 stock-take), which replaces whatever the row held, `reserved` excepted.
+
+Every catalog product has its row: the catalog writes it when it creates the product, and
+`catalog_repair` gives one to a product that lost it. Inventory knows nothing of the catalog
+(it sits below it): a product without a row is a 404 here.
 """
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog import selectors as catalog_selectors
-from catalog.exceptions import ProductNotFound
 from ecommerce.routers import MYSQL
-from inventory.exceptions import OutOfStock, StockLimitExceeded
+from inventory.exceptions import InventoryNotFound, OutOfStock, StockLimitExceeded
 from inventory.models import Inventory, StockReservation
 from inventory.selectors import inventory_get
 
@@ -32,9 +34,11 @@ logger = logging.getLogger(__name__)
 MAX_STOCK = 1_000_000_000
 
 
-@dataclass(frozen=True)
-class ReservationLine:
+class StockLine(Protocol):
+    """What a reservation needs of an order's line (orders.services.OrderItem is one)."""
+
     product_id: str
+    name: str
     quantity: int
     unit_price: Decimal
 
@@ -88,17 +92,9 @@ def inventory_delete(*, product_id: str) -> None:
     Inventory.objects.using(MYSQL).filter(product_id=product_id).delete()
 
 
-def _ensure_product(product_id: str) -> None:
-    if not catalog_selectors.product_exists(product_id=product_id):
-        raise ProductNotFound()
-
-
 def inventory_set(*, product_id: str, quantity: int | None = None, low_stock_threshold: int | None = None) -> Inventory:
-    """Set the sellable quantity and/or the low-stock threshold of a catalog product.
-
-    404 when the product is not in the catalog; a product without a row gets one.
-    `reserved` is never set here: only orders move it."""
-    _ensure_product(product_id)
+    """Set the sellable quantity and/or the low-stock threshold of a product's row (404 when
+    it has none). `reserved` is never set here: only orders move it."""
     changes = {}
     if quantity is not None:
         if not 0 <= quantity <= MAX_STOCK:
@@ -106,12 +102,16 @@ def inventory_set(*, product_id: str, quantity: int | None = None, low_stock_thr
         changes["quantity"] = quantity
     if low_stock_threshold is not None:
         changes["low_stock_threshold"] = low_stock_threshold
-    inventory_create(product_id=product_id)
     if changes:
         with transaction.atomic(using=MYSQL):
             # One UPDATE of the named columns only: a concurrent reservation's decrement of
             # `reserved` is not overwritten by a stale copy of the row.
-            Inventory.objects.using(MYSQL).filter(product_id=product_id).update(**changes, updated_at=timezone.now())
+            if (
+                not Inventory.objects.using(MYSQL)
+                .filter(product_id=product_id)
+                .update(**changes, updated_at=timezone.now())
+            ):
+                raise InventoryNotFound()
             _stock_low_after_commit([product_id])
     return inventory_get(product_id=product_id)
 
@@ -119,29 +119,21 @@ def inventory_set(*, product_id: str, quantity: int | None = None, low_stock_thr
 def inventory_restock(*, product_id: str, quantity: int) -> Inventory:
     """Add `quantity` (> 0) units atomically: concurrent restocks all count.
 
-    404 when the product has no row and is not in the catalog; 400 past MAX_STOCK."""
-    for _ in range(2):
-        # Conditional increment: the cap is checked against the row as the UPDATE sees it.
-        added = (
-            Inventory.objects.using(MYSQL)
-            .filter(product_id=product_id, quantity__lte=MAX_STOCK - quantity)
-            .update(quantity=F("quantity") + quantity, updated_at=timezone.now())
-        )
-        if added:
-            return inventory_get(product_id=product_id)
+    404 when the product has no row; 400 past MAX_STOCK."""
+    # Conditional increment: the cap is checked against the row as the UPDATE sees it.
+    added = (
+        Inventory.objects.using(MYSQL)
+        .filter(product_id=product_id, quantity__lte=MAX_STOCK - quantity)
+        .update(quantity=F("quantity") + quantity, updated_at=timezone.now())
+    )
+    if not added:
         if Inventory.objects.using(MYSQL).filter(product_id=product_id).exists():
             raise StockLimitExceeded(details={"quantity": [f"Stock cannot exceed {MAX_STOCK}."]})
-        _ensure_product(product_id)
-        try:
-            with transaction.atomic(using=MYSQL):
-                Inventory.objects.using(MYSQL).create(product_id=product_id, quantity=quantity)
-            return inventory_get(product_id=product_id)
-        except IntegrityError:
-            continue  # Another restock created the row first: increment it instead.
-    raise StockLimitExceeded()
+        raise InventoryNotFound()
+    return inventory_get(product_id=product_id)
 
 
-def stock_reserve(*, order_reference: UUID, lines: list[ReservationLine], sales_date: date) -> list[StockReservation]:
+def stock_reserve(*, order_reference: UUID, lines: Sequence[StockLine], sales_date: date) -> list[StockReservation]:
     """Reserve every line for one order, all or nothing (one MySQL transaction).
 
     Each line is a conditional decrement `quantity -= n, reserved += n WHERE quantity >= n`:
@@ -187,6 +179,7 @@ def stock_reserve(*, order_reference: UUID, lines: list[ReservationLine], sales_
                 StockReservation(
                     order_reference=order_reference,
                     product_id=line.product_id,
+                    name=line.name[:200],
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                     sales_date=sales_date,
@@ -197,36 +190,39 @@ def stock_reserve(*, order_reference: UUID, lines: list[ReservationLine], sales_
 
 
 def _settle(order_reference: UUID, to_status: str) -> list[StockReservation]:
-    """Move an order's reserved rows to `to_status`, moving stock with them, exactly once."""
+    """Move an order's still-reserved rows to `to_status`, moving stock with them, exactly once."""
     with transaction.atomic(using=MYSQL):
         # Lock the order's still-reserved rows first: a racing release or commit of the same
         # order blocks here until this transaction ends, then (a locking read sees the latest
         # committed rows) finds nothing reserved and moves no stock. Inventory rows are then
         # touched in sorted product_id order, the same order stock_reserve uses.
-        held = list(
+        still_reserved = list(
             StockReservation.objects.using(MYSQL)
             .select_for_update()
             .filter(order_reference=order_reference, status=StockReservation.Status.RESERVED)
             .order_by("product_id")
         )
-        if not held:
+        if not still_reserved:
             return []
         now = timezone.now()
-        for row in held:
+        for row in still_reserved:
             changes = {"reserved": F("reserved") - row.quantity, "updated_at": now}
             if to_status == StockReservation.Status.RELEASED:
                 changes["quantity"] = F("quantity") + row.quantity
             # No row (the product was deleted since): there is no stock to move.
             Inventory.objects.using(MYSQL).filter(product_id=row.product_id).update(**changes)
-        StockReservation.objects.using(MYSQL).filter(pk__in=[row.pk for row in held]).update(
+        StockReservation.objects.using(MYSQL).filter(pk__in=[row.pk for row in still_reserved]).update(
             status=to_status, updated_at=now
         )
-        return held
+        for row in still_reserved:
+            row.status = to_status
+        return still_reserved
 
 
 def stock_release(*, order_reference: UUID) -> list[StockReservation]:
     """Return an order's reserved units to `quantity` (cancellation, or an order that never
-    committed). Answers the rows released now; empty when they already were."""
+    committed). Answers the rows released now; empty when they already were. Call inside the
+    MySQL transaction that also records what the release means for the sales figures."""
     return _settle(order_reference, StockReservation.Status.RELEASED)
 
 

@@ -5,6 +5,12 @@ class OrderNotFound(NotFoundError):
     default_message = "Order not found."
 
 
+class OrderForbidden(ApplicationError):
+    status_code = 403
+    code = "permission_denied"
+    default_message = "Only staff may order for another user."
+
+
 class InvalidTransition(ConflictError):
     code = "invalid_transition"
 
@@ -14,6 +20,22 @@ class InvalidTransition(ConflictError):
 
 class IdempotencyConflict(ConflictError):
     code = "idempotency_conflict"
+
+
+class IdempotencyInProgress(IdempotencyConflict):
+    """Another attempt with this Idempotency-Key holds its lease: retry after `retry_after`
+    seconds (the Retry-After header), when it has answered or its lease has run out."""
+
+    default_message = "A request with this Idempotency-Key is still being processed; retry later."
+
+    def __init__(self, *, retry_after: int):
+        self.retry_after = max(1, retry_after)
+        super().__init__(details={"retry_after": self.retry_after})
+
+
+class LeaseLost(Exception):
+    """This attempt's lease on its Idempotency-Key was taken over by a retry: it must not
+    write its order (the retry settles what it did)."""
 
 
 class EmptyCart(ValidationFailed):

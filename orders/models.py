@@ -76,7 +76,13 @@ class OrderLine(models.Model):
 
 class IdempotencyKey(models.Model):
     """An `Idempotency-Key` a user sent to POST /api/orders, with a hash of the request and,
-    once done, the response it got (replayed to any repeat for 24 hours)."""
+    once done, the response it got (replayed to any repeat for 24 hours).
+
+    In progress, the key is leased: the attempt holding it may work until `lease_until`; a
+    repeat before then is told to retry later, a repeat after it takes the key over
+    (`attempt` + 1) and settles what the earlier attempt did under `reference`, the order
+    reference that attempt reserved stock and would write its order under. `attempt` fences
+    a late writer: an attempt writes its order only while the key still carries its number."""
 
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress"
@@ -89,6 +95,9 @@ class IdempotencyKey(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reference = models.UUIDField(null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=1)
+    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -97,3 +106,16 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.key} ({self.status})"
+
+
+class BooksCheck(models.Model):
+    """The last `reconcile_orders` check (one row): what /metrics exposes, so an imbalance
+    alerts without anyone running the command."""
+
+    checked_at = models.DateTimeField()
+    mismatches = models.PositiveIntegerField()
+    # Mismatches by kind (stock, idempotency, figures), for the alert's message.
+    by_kind = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.checked_at:%Y-%m-%d %H:%M:%S}: {self.mismatches} mismatch(es)"

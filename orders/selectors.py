@@ -1,16 +1,24 @@
 """Reads on orders, and the check that the books balance across the stores."""
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID
 
+from django.db import connections, transaction
 from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.utils import timezone
 
+from analytics import selectors as analytics_selectors
 from ecommerce.api.permissions import ensure_owner_or_staff, is_staff
+from ecommerce.routers import MYSQL
 from inventory import selectors as inventory_selectors
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderLine
 
+# Orders whose units are held (reserved in MySQL), and those whose units are sold.
 OPEN_STATUSES = (Order.Status.PENDING, Order.Status.PAID)
+SOLD_STATUSES = (Order.Status.SHIPPED, Order.Status.DELIVERED)
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
@@ -52,40 +60,200 @@ def orders_by_reference(*, references: list[UUID]) -> dict[UUID, Order]:
     }
 
 
-def stock_invariant_check() -> list[dict]:
-    """What does not balance, as a list of mismatches (empty when the books balance):
+def order_by_reference(*, reference: UUID) -> Order | None:
+    """The order written under `reference`, with its lines; None when there is none."""
+    return _with_lines(Order.objects.filter(reference=reference)).first()
 
-    - `stock`: for a product, the units MySQL holds reserved (the inventory row's `reserved`,
-      when the row exists, and the sum of its reservations still `reserved`) differ from the
-      units of its pending and paid orders in PostgreSQL;
+
+@dataclass(frozen=True)
+class _OrderRow:
+    pk: int
+    status: str
+    units: dict[str, int]
+
+
+def _orders_of(references: set[UUID]) -> dict[UUID, _OrderRow]:
+    """The orders of `references` (status and units by product), in chunks of 500."""
+    found: dict[UUID, _OrderRow] = {}
+    ordered = sorted(references)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        lines = defaultdict(dict)
+        for reference, product_id, quantity in OrderLine.objects.filter(order__reference__in=chunk).values_list(
+            "order__reference", "product_id", "quantity"
+        ):
+            lines[reference][product_id] = quantity
+        for pk, reference, status in Order.objects.filter(reference__in=chunk).values_list("pk", "reference", "status"):
+            found[reference] = _OrderRow(pk, status, lines[reference])
+    return found
+
+
+def _mysql_snapshot():
+    """What the check reads of MySQL, in one snapshot (REPEATABLE READ): stock, reservations
+    and sales figures change together in one transaction, so one snapshot keeps them equal."""
+    connection = connections[MYSQL]
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(using=MYSQL):
+        if outermost and connection.vendor == "mysql":
+            with connection.cursor() as cursor:
+                # Allowed here: no statement of this transaction has run yet.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        reservations = inventory_selectors.reservation_rows()
+        inventory_reserved = inventory_selectors.inventory_reserved_by_product()
+        figures = analytics_selectors.sales_figures_all()
+    return reservations, inventory_reserved, figures
+
+
+def stock_invariant_check(*, grace_seconds: int = 0) -> list[dict]:
+    """The books check: what does not balance across the stores, as a list of mismatches
+    (empty when the books balance). Each has a `kind`:
+
+    - `stock`: a product's `reserved` in MySQL differs from the units its reservations hold;
+    - `reservation_without_order`: units held under a reference no order carries;
+    - `open_order_without_stock`: a pending or paid order holds none (or not all) of its units;
+    - `closed_order_holding_stock`: a cancelled, shipped or delivered order still holds units;
+    - `sold_units`: a product's units sold in MySQL differ from those of its shipped and
+      delivered orders;
+    - `figures`: a day's sales figures (the shop's, or a product's) differ from what its orders
+      say: every order placed that day counted, those cancelled in the cancelled part;
     - `idempotency`: one user's Idempotency-Key produced more than one order within 24 hours.
 
-    Orders being placed or cancelled right now are legitimately between the two stores:
-    check a quiet system, or after `reconcile_orders`."""
-    mismatches = []
-    mysql = inventory_selectors.reserved_units_by_product()
-    orders = dict(
-        OrderLine.objects.filter(order__status__in=OPEN_STATUSES)
+    With `grace_seconds`, what moved more recently (orders being placed, cancelled or shipped
+    right now are legitimately between the stores) is left out, so a live shop can be checked."""
+    reservations, inventory_reserved, figures = _mysql_snapshot()
+    moved: set[UUID] = set()
+    if grace_seconds:
+        cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+        moved = {row.order_reference for row in reservations if row.updated_at >= cutoff}
+        moved |= set(Order.objects.filter(updated_at__gte=cutoff).values_list("reference", flat=True))
+    held: dict[UUID, dict[str, int]] = defaultdict(dict)
+    for row in reservations:
+        if row.status == "reserved":
+            held[row.order_reference][row.product_id] = row.quantity
+    released = {row.order_reference for row in reservations if row.status == "released"}
+    open_orders = {
+        reference: _OrderRow(pk, status, {})
+        for pk, reference, status in Order.objects.filter(status__in=OPEN_STATUSES).values_list(
+            "pk", "reference", "status"
+        )
+    }
+    orders = _orders_of(held.keys() | open_orders.keys() | released)
+    mismatches = _stock_mismatches(held, inventory_reserved)
+    mismatches += _order_mismatches(held, orders, open_orders.keys(), moved)
+    mismatches += _sold_units_mismatches(reservations, moved)
+    mismatches += _figures_mismatches(reservations, orders, figures)
+    mismatches.extend(_duplicate_idempotent_orders())
+    return mismatches
+
+
+def _stock_mismatches(held: dict[UUID, dict[str, int]], inventory_reserved: dict[str, int]) -> list[dict]:
+    reserved_units: dict[str, int] = defaultdict(int)
+    for units in held.values():
+        for product_id, quantity in units.items():
+            reserved_units[product_id] += quantity
+    return [
+        {
+            "kind": "stock",
+            "product_id": product_id,
+            "inventory_reserved": inventory_reserved.get(product_id, 0),
+            "reservations_reserved": reserved_units.get(product_id, 0),
+        }
+        for product_id in sorted(reserved_units.keys() | inventory_reserved.keys())
+        if inventory_reserved.get(product_id, 0) != reserved_units.get(product_id, 0)
+    ]
+
+
+def _order_mismatches(held, orders: dict, open_references, moved: set[UUID]) -> list[dict]:
+    found = []
+    for reference in sorted(held.keys() | set(open_references)):
+        if reference in moved:
+            continue
+        order = orders.get(reference)
+        units = held.get(reference, {})
+        if order is None:
+            found.append({"kind": "reservation_without_order", "reference": str(reference), "units": units})
+        elif order.status in OPEN_STATUSES and units != order.units:
+            found.append(
+                {"kind": "open_order_without_stock", "order_id": order.pk, "held": units, "ordered": order.units}
+            )
+        elif order.status not in OPEN_STATUSES and units:
+            found.append(
+                {"kind": "closed_order_holding_stock", "order_id": order.pk, "status": order.status, "held": units}
+            )
+    return found
+
+
+def _sold_units_mismatches(reservations, moved: set[UUID]) -> list[dict]:
+    sold: dict[str, int] = defaultdict(int)
+    for row in reservations:
+        if row.status == "committed" and row.order_reference not in moved:
+            sold[row.product_id] += row.quantity
+    shipped = dict(
+        OrderLine.objects.filter(order__status__in=SOLD_STATUSES)
+        .exclude(order__reference__in=moved)
         .values("product_id")
         .annotate(units=Sum("quantity"))
         .values_list("product_id", "units")
     )
-    for product_id in sorted(mysql.keys() | orders.keys()):
-        held = mysql.get(product_id, {"inventory_reserved": 0, "reservations": 0})
-        open_units = orders.get(product_id, 0)
-        inventory_reserved = held["inventory_reserved"]
-        if held["reservations"] != open_units or (inventory_reserved is not None and inventory_reserved != open_units):
-            mismatches.append(
-                {
-                    "kind": "stock",
-                    "product_id": product_id,
-                    "inventory_reserved": inventory_reserved,
-                    "reservations_reserved": held["reservations"],
-                    "open_order_units": open_units,
-                }
-            )
-    mismatches.extend(_duplicate_idempotent_orders())
-    return mismatches
+    return [
+        {
+            "kind": "sold_units",
+            "product_id": product_id,
+            "sold": sold.get(product_id, 0),
+            "shipped": shipped.get(product_id, 0),
+        }
+        for product_id in sorted(sold.keys() | shipped.keys())
+        if sold.get(product_id, 0) != shipped.get(product_id, 0)
+    ]
+
+
+def _figures_expected(reservations, orders: dict) -> dict:
+    """The figures the reservations and their orders call for, keyed as the figures are.
+
+    A reservation counts as placed unless it was voided (released, and no order carries it:
+    the order never stood); as cancelled when its order is cancelled and its units are no
+    longer held (the cancellation's stock movement is what counts it)."""
+    expected: dict = defaultdict(lambda: dict.fromkeys(analytics_selectors.FIGURE_FIELDS, 0))
+    per_order: dict = {}
+    for row in reservations:
+        order = orders.get(row.order_reference)
+        if row.status == "released" and order is None:
+            continue
+        cancelled = order is not None and order.status == Order.Status.CANCELLED and row.status != "reserved"
+        parts = ["", "cancelled_"] if cancelled else [""]
+        revenue = row.unit_price * row.quantity
+        for prefix in parts:
+            product = expected[(row.sales_date, row.product_id)]
+            product[f"{prefix}orders"] += 1
+            product[f"{prefix}units"] += row.quantity
+            product[f"{prefix}revenue"] += revenue
+            day = expected[(row.sales_date, None)]
+            day[f"{prefix}units"] += row.quantity
+            day[f"{prefix}revenue"] += revenue
+            per_order[(row.sales_date, row.order_reference, prefix)] = True
+    for sales_date, _reference, prefix in per_order:
+        expected[(sales_date, None)][f"{prefix}orders"] += 1
+    return expected
+
+
+def sales_figures_mismatches() -> list[dict]:
+    """The `figures` mismatches alone (what the figures repair corrects)."""
+    reservations, _, figures = _mysql_snapshot()
+    orders = _orders_of({row.order_reference for row in reservations if row.status == "released"})
+    return _figures_mismatches(reservations, orders, figures)
+
+
+def _figures_mismatches(reservations, orders: dict, figures: dict) -> list[dict]:
+    expected = _figures_expected(reservations, orders)
+    zero = dict.fromkeys(analytics_selectors.FIGURE_FIELDS, 0)
+    found = []
+    for key in sorted(expected.keys() | figures.keys(), key=lambda key: (key[0], key[1] or "")):
+        want, have = expected.get(key, zero), figures.get(key, zero)
+        deltas = {field: want[field] - have[field] for field in analytics_selectors.FIGURE_FIELDS}
+        if any(deltas.values()):
+            day, product_id = key
+            found.append({"kind": "figures", "date": day.isoformat(), "product_id": product_id, "missing": deltas})
+    return found
 
 
 def _duplicate_idempotent_orders() -> list[dict]:

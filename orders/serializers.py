@@ -1,14 +1,11 @@
-from datetime import UTC
-from decimal import ROUND_HALF_UP, Decimal
-
 from rest_framework import serializers
 
-from cart.models import MAX_LINE_QUANTITY
-from ecommerce.api.fields import MoneyField, ObjectIdField
+from cart.models import MAX_CART_LINES, MAX_LINE_QUANTITY
+from cart.serializers import StrictBooleanField, StrictIntegerField
+from ecommerce.api.fields import MoneyField, ObjectIdField, StrictCharField
 from orders.countries import COUNTRY_CODES
 from orders.models import Order, OrderLine
-
-MAX_ORDER_LINES = 100
+from orders.representation import order_representation
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
@@ -22,12 +19,12 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 
 class ShippingAddressSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100)
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
+    name = StrictCharField(max_length=200, required=False, allow_blank=True)
+    line1 = StrictCharField(max_length=200)
+    line2 = StrictCharField(max_length=200, required=False, allow_blank=True)
+    city = StrictCharField(max_length=100)
+    postal_code = StrictCharField(max_length=20)
+    country = StrictCharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
 
     def validate_country(self, value: str) -> str:
         code = value.upper()
@@ -61,56 +58,30 @@ class OrderSerializer(serializers.ModelSerializer):
     def to_representation(self, order: Order) -> dict:
         """The same JSON as the declared fields give (a test holds them equal), built
         directly: DRF's field-by-field machinery costs more than the queries of a page."""
-        address = order.shipping_address
-        return {
-            "id": order.pk,
-            "user_id": order.user_id,
-            "email": order.email,
-            "status": order.status,
-            "items": [
-                {
-                    "product_id": line.product_id,
-                    "name": line.name,
-                    "unit_price": _money_text(line.unit_price),
-                    "quantity": line.quantity,
-                    "line_total": _money_text(line.line_total),
-                }
-                for line in order.lines.all()
-            ],
-            "total": _money_text(order.total),
-            "currency": order.currency,
-            "shipping_address": {field: address[field] for field in _ADDRESS_FIELDS if field in address},
-            "created_at": _timestamp(order.created_at),
-            "updated_at": _timestamp(order.updated_at),
-        }
-
-
-_ADDRESS_FIELDS = tuple(ShippingAddressSerializer().fields)
-_CENT = Decimal("0.01")
-
-
-def _money_text(amount: Decimal) -> str:
-    return str(amount.quantize(_CENT, rounding=ROUND_HALF_UP))
-
-
-def _timestamp(moment) -> str:
-    text = moment.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return order_representation(order)
 
 
 class OrderItemInSerializer(serializers.Serializer):
     product_id = ObjectIdField()
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
 
 class OrderPlaceSerializer(serializers.Serializer):
     """Either `items` or `"from_cart": true`, with a shipping address. Lines naming the same
     product twice are merged (their quantities added, at most 1000 in all)."""
 
-    items = OrderItemInSerializer(many=True, required=False, min_length=1, max_length=MAX_ORDER_LINES)
-    from_cart = serializers.BooleanField(required=False, default=False)
+    items = OrderItemInSerializer(many=True, required=False, min_length=1, max_length=MAX_CART_LINES)
+    from_cart = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Order the caller's cart. Its lines leave the cart with the order; should another "
+            "checkout of the same cart take them first, the answer is 409 cart_changed and nothing "
+            "is ordered (one cart, one order)."
+        ),
+    )
     shipping_address = ShippingAddressSerializer()
-    user_id = serializers.IntegerField(
+    user_id = StrictIntegerField(
         required=False,
         min_value=1,
         help_text=(
@@ -143,8 +114,3 @@ class OrderStatusSerializer(serializers.Serializer):
 
 class OrderListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
-
-
-def order_representation(order: Order) -> dict:
-    """The order as the API answers it (also the body an Idempotency-Key replays)."""
-    return OrderSerializer(order).data

@@ -4,47 +4,65 @@ PostgreSQL. Each step is one short transaction on one store, in this order:
 
 1. read the products from the catalog (one query) and check they are for sale;
 2. reserve the stock and count the sale, in one MySQL transaction, all lines or none,
-   under a fresh `reference` (UUID) that the order will carry;
+   under the attempt's `reference` (a UUID) that the order will carry;
 3. write the order, its line snapshots, the emptied cart and the idempotency answer in
    one PostgreSQL transaction.
 
-If step 3 fails, step 2 is undone at once (the reservation released and uncounted). If
-the process dies between them, `reconcile_orders` finds a reservation without an order
-and releases it. The books balance when, for every product, the units reserved in MySQL
-equal the units of its pending and paid orders (orders.selectors.stock_invariant_check).
+A step that fails before its COMMIT did not land. One whose COMMIT answer was lost is
+settled, never guessed (orders.commits): the reservation is looked up by its reference, the
+order's transaction by its id, on a fresh connection. Step 2 is undone (released and
+uncounted) only when step 3 truly did not land; an outcome that cannot be known yet is left
+for the retry that takes the Idempotency-Key over, or for `reconcile_orders`.
+
+An Idempotency-Key is leased to one attempt at a time (settings.ORDER_LEASE_SECONDS, longer
+than the slowest checkout). A repeat while the lease runs answers 409 with Retry-After at
+once; a repeat after it takes the key over, settles the earlier attempt by its reference
+and completes it (the order written from its reservation) or starts afresh. The earlier
+attempt, should it still run, is fenced off: its order write checks the key's attempt number
+in the same transaction. Only definite answers are stored for replay (a 201, a 4xx); a
+store failure leaves the key to the next attempt.
 """
 
 import hashlib
 import json
 import logging
-import time
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied
 
 from analytics import services as analytics_services
-from analytics.services import SaleEvent, SaleLine
+from analytics.services import SaleEvent
 from cart import selectors as cart_selectors
 from cart import services as cart_services
 from catalog import selectors as catalog_selectors
-from ecommerce.api.exceptions import ApplicationError, ValidationFailed
+from ecommerce.api.exceptions import ApplicationError, ServiceUnavailable, ValidationFailed
 from ecommerce.api.permissions import is_staff
 from ecommerce.routers import MYSQL
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from inventory.models import StockReservation
-from inventory.services import ReservationLine
-from orders import selectors
-from orders.exceptions import EmptyCart, IdempotencyConflict, InvalidTransition, ProductsUnavailable, ReplayedError
+from orders import commits, selectors
+from orders.commits import DEFAULT, CommitLost, Outcome
+from orders.exceptions import (
+    EmptyCart,
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    InvalidTransition,
+    LeaseLost,
+    OrderForbidden,
+    ProductsUnavailable,
+    ReplayedError,
+)
 from orders.models import IdempotencyKey, Order, OrderLine
-from orders.serializers import order_representation
+from orders.representation import order_representation
 from users import selectors as user_selectors
 from users.models import User
 
@@ -58,32 +76,10 @@ TRANSITIONS = {
 # What Order.total (numeric(12, 2)) holds.
 MAX_ORDER_TOTAL = Decimal("9999999999.99")
 IDEMPOTENCY_TTL = timedelta(seconds=selectors.IDEMPOTENCY_TTL_SECONDS)
-# How long a repeat waits for the first request with its key to finish before a 409.
-IDEMPOTENCY_WAIT_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class OrderItem:
-    """A line about to be ordered, priced from the catalog."""
-
-    product_id: str
-    name: str
-    unit_price: Decimal
-    quantity: int
-
-    @property
-    def line_total(self) -> Decimal:
-        return self.unit_price * self.quantity
-
-
-@dataclass(frozen=True)
-class PlacedOrder:
-    """What order_place answers: the order (None for a replayed error) and the HTTP answer."""
-
-    order: Order | None
-    status_code: int
-    body: dict
-    replayed: bool = False
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.ORDER_LEASE_SECONDS)
 
 
 # --- hook point ----------------------------------------------------------------------
@@ -116,6 +112,50 @@ def _order_changed(order: Order, event: str, previous_status: str | None) -> Non
         hook(order, event, previous_status)
 
 
+# --- the line that crosses the stores ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    """A line about to be ordered, priced from the catalog. The one shape every step takes:
+    the reservation (inventory.services.StockLine), the sales figures
+    (analytics.services.SaleLine) and the order's line snapshot read these fields."""
+
+    product_id: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What order_place answers: the order (None for a replayed error) and the HTTP answer."""
+
+    order: Order | None
+    status_code: int
+    body: dict
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One attempt at an Idempotency-Key's request, holding the key's lease.
+
+    `number` fences it (the key's `attempt` column); `reference` is the order reference it
+    reserves under; `taken_over` when an earlier attempt left the key without an answer, so
+    what that attempt did under `reference` is settled first."""
+
+    key_id: int
+    key: str
+    number: int
+    reference: uuid.UUID | None
+    taken_over: bool = False
+
+
 # --- placing -------------------------------------------------------------------------
 
 
@@ -123,7 +163,7 @@ def _order_owner(*, actor: User, user_id: int | None) -> User:
     if user_id is None or user_id == actor.pk:
         return actor
     if not is_staff(actor):
-        raise PermissionDenied("Only staff may order for another user.")
+        raise OrderForbidden()
     owner = user_selectors.user_find(user_id=user_id)
     if owner is None:
         raise ValidationFailed(details={"user_id": ["No such user."]})
@@ -151,21 +191,45 @@ def _priced_items(*, items: list[dict]) -> list[OrderItem]:
     ]
 
 
+def _cart_items(*, owner: User) -> list[OrderItem]:
+    """Step 1 from the cart: its products read from MongoDB in one query (not from the
+    cache: this charges money); order what it shows."""
+    cart = cart_selectors.cart_get(user_id=owner.pk, fresh=True)
+    if not cart.items:
+        raise EmptyCart()
+    return [OrderItem(line.product_id, line.name, line.unit_price, line.quantity) for line in cart.items]
+
+
 def order_reserve_stock(*, reference: uuid.UUID, items: list[OrderItem], sales_date: date) -> None:
     """Step 2: reserve every line and count the sale on `sales_date`, in one MySQL
-    transaction, all or nothing (OutOfStock names each short line)."""
-    analytics_services.sales_rows_ensure(day=sales_date, product_ids=[item.product_id for item in items])
-    with transaction.atomic(using=MYSQL):
-        inventory_services.stock_reserve(
-            order_reference=reference,
-            lines=[ReservationLine(item.product_id, item.quantity, item.unit_price) for item in items],
-            sales_date=sales_date,
-        )
-        analytics_services.sales_record(
-            day=sales_date,
-            lines=[SaleLine(item.product_id, item.quantity, item.unit_price, item.name) for item in items],
-            event=SaleEvent.PLACED,
-        )
+    transaction, all or nothing (OutOfStock names each short line). A lost COMMIT answer is
+    settled by looking the reservation up; ServiceUnavailable("mysql") when it did not land
+    or cannot be known yet (then it is held until a retry or the repair settles it)."""
+    with commits.store(MYSQL):
+        analytics_services.sales_rows_ensure(day=sales_date, product_ids=[item.product_id for item in items])
+
+    def reserve() -> None:
+        inventory_services.stock_reserve(order_reference=reference, lines=items, sales_date=sales_date)
+        analytics_services.sales_record(day=sales_date, lines=items, event=SaleEvent.PLACED)
+
+    try:
+        commits.commit(MYSQL, reserve)
+    except CommitLost:
+        rows = _reservation_rows(reference)
+        if rows is None or not any(row.status == "reserved" for row in rows):
+            raise ServiceUnavailable("mysql") from None
+        logger.info("Reservation %s landed though its COMMIT answer was lost", reference)
+
+
+def _reservation_rows(reference: uuid.UUID) -> list | None:
+    """The reservation rows of `reference` as they finally stand, read on a fresh MySQL
+    connection; None when MySQL cannot be asked (the outcome stays unknown)."""
+    commits.reconnect(MYSQL)
+    try:
+        return inventory_selectors.reservations_settled(order_reference=reference)
+    except DatabaseError:
+        logger.warning("Could not settle reservation %s", reference, exc_info=True)
+        return None
 
 
 def order_record(
@@ -175,109 +239,166 @@ def order_record(
     items: list[OrderItem],
     shipping_address: dict,
     placed_at: datetime,
-    idempotency: IdempotencyKey | None = None,
-    cart_lines: dict[int, int] | None = None,
+    attempt: _Attempt | None = None,
+    cart_lines: dict[str, int] | None = None,
 ) -> Order:
-    """Step 3: the order, its line snapshots, the cart lines it came from removed and the
-    idempotency answer stored, in one PostgreSQL transaction."""
-    with transaction.atomic():
-        order = Order.objects.create(
-            reference=reference,
-            user=owner,
-            email=owner.email,
-            total=sum((item.line_total for item in items), Decimal("0.00")),
-            currency=settings.STORE_CURRENCY,
-            shipping_address=shipping_address,
-            idempotency_key=idempotency.key if idempotency else "",
-            created_at=placed_at,
-        )
-        lines = OrderLine.objects.bulk_create(
-            [
-                OrderLine(
-                    order=order,
-                    product_id=item.product_id,
-                    name=item.name,
-                    unit_price=item.unit_price,
-                    quantity=item.quantity,
-                    line_total=item.line_total,
-                )
-                for item in sorted(items, key=lambda item: item.product_id)
-            ]
-        )
-        # The lines are known: answer without reading them back.
-        order._prefetched_objects_cache = {"lines": lines}
-        _order_changed(order, "created", None)
-        if cart_lines:
-            cart_services.cart_items_remove_ordered(user_id=owner.pk, ordered=cart_lines)
-        if idempotency is not None:
-            IdempotencyKey.objects.filter(pk=idempotency.pk).update(
-                status=IdempotencyKey.Status.COMPLETED,
-                response_status=201,
-                response_body=order_representation(order),
+    """Step 3: the order, its line snapshots, the cart lines it came from removed (CartChanged
+    when another checkout took them) and the idempotency answer stored (LeaseLost when a
+    retry took the key over), all in the caller's PostgreSQL transaction."""
+    order = Order.objects.create(
+        reference=reference,
+        user=owner,
+        email=owner.email,
+        total=sum((item.line_total for item in items), Decimal("0.00")),
+        currency=settings.STORE_CURRENCY,
+        shipping_address=shipping_address,
+        idempotency_key=attempt.key if attempt else "",
+        created_at=placed_at,
+    )
+    lines = OrderLine.objects.bulk_create(
+        [
+            OrderLine(
                 order=order,
+                product_id=item.product_id,
+                name=item.name,
+                unit_price=item.unit_price,
+                quantity=item.quantity,
+                line_total=item.line_total,
             )
+            for item in sorted(items, key=lambda item: item.product_id)
+        ]
+    )
+    # The lines are known: answer without reading them back.
+    order._prefetched_objects_cache = {"lines": lines}
+    if cart_lines:
+        cart_services.cart_items_remove_ordered(user_id=owner.pk, ordered=cart_lines)
+    if attempt is not None and not _idempotency_finish(attempt, status_code=201, body=None, order=order):
+        raise LeaseLost()
+    _order_changed(order, "created", None)
     return order
 
 
 def _reservation_void(reference: uuid.UUID) -> bool:
     """Undo step 2 for an order that never stood: stock back, sale uncounted. Idempotent."""
-    with transaction.atomic(using=MYSQL):
+
+    def void() -> bool:
         released = inventory_services.stock_release(order_reference=reference)
-        _count(released, SaleEvent.VOIDED)
-    return bool(released)
+        _record_sale(released, SaleEvent.VOIDED)
+        return bool(released)
+
+    return commits.commit(MYSQL, void)
 
 
-def _count(reservations: list[StockReservation], event: SaleEvent) -> None:
+def _reservation_void_or_leave(reference: uuid.UUID) -> None:
+    try:
+        _reservation_void(reference)
+    except (ServiceUnavailable, CommitLost, DatabaseError):
+        # Voiding is idempotent: the repair finishes it (a lost answer included).
+        logger.warning("Reservation %s left for reconcile_orders", reference, exc_info=True)
+
+
+def _record_sale(reservations: list, event: SaleEvent) -> None:
+    """Record what a stock movement means for the sales figures, in its MySQL transaction."""
     if reservations:
-        analytics_services.sales_record(
-            day=reservations[0].sales_date,
-            lines=[SaleLine(row.product_id, row.quantity, row.unit_price) for row in reservations],
-            event=event,
+        analytics_services.sales_record(day=reservations[0].sales_date, lines=reservations, event=event)
+
+
+def _write_order(*, reference: uuid.UUID, attempt: _Attempt | None, **fields) -> Order:
+    """Step 3 in its own PostgreSQL transaction, its failure settled: the reservation is
+    voided only when the order truly did not land."""
+    written: list[Order] = []
+    try:
+        commits.commit(
+            DEFAULT,
+            lambda: written.append(order_record(reference=reference, attempt=attempt, **fields)),
+            settle=True,
         )
+    except CommitLost as lost:
+        result = commits.outcome(lost)
+        if result == Outcome.COMMITTED:
+            logger.info("Order %s committed though its COMMIT answer was lost", reference)
+            return written[0]
+        if result == Outcome.ABORTED:
+            _reservation_void_or_leave(reference)
+        # Unknown: the order may stand. Its reservation stays held; the retry that takes the
+        # key over, or the repair, settles it by the reference.
+        raise ServiceUnavailable("postgres") from None
+    except LeaseLost:
+        # A retry owns the key, and with it this reference: it settles the reservation.
+        raise
+    except BaseException:
+        # The transaction rolled back before its COMMIT: the order did not stand.
+        _reservation_void_or_leave(reference)
+        raise
+    return written[0]
 
 
-def _place(
+def _placed_at(sales_date: date) -> datetime:
+    """When an order completed from its reservation was placed: now, kept on the day its sale
+    was counted (a completion just after midnight stays on the reservation's day)."""
+    now = timezone.now()
+    if now.date() == sales_date:
+        return now
+    return datetime.combine(sales_date, day_time.max, tzinfo=UTC)
+
+
+def _checkout(
     *,
+    reference: uuid.UUID,
     owner: User,
     items: list[dict] | None,
     from_cart: bool,
     shipping_address: dict,
-    idempotency: IdempotencyKey | None,
+    attempt: _Attempt | None,
 ) -> Order:
-    cart_lines = None
-    if from_cart:
-        # The cart reads its products from MongoDB in one query (not from the cache: this
-        # charges money): order what it shows.
-        cart = cart_selectors.cart_get(user_id=owner.pk, fresh=True)
-        if not cart.items:
-            raise EmptyCart()
-        priced = [OrderItem(line.product_id, line.name, line.unit_price, line.quantity) for line in cart.items]
-        cart_lines = {line.id: line.quantity for line in cart.items}
-    else:
-        priced = _priced_items(items=items or [])
+    priced = _cart_items(owner=owner) if from_cart else _priced_items(items=items or [])
     if sum((item.line_total for item in priced), Decimal("0")) > MAX_ORDER_TOTAL:
         raise ValidationFailed(details={"items": [f"The order total may be at most {MAX_ORDER_TOTAL}."]})
-    reference = uuid.uuid4()
     placed_at = timezone.now()
     order_reserve_stock(reference=reference, items=priced, sales_date=placed_at.date())
-    try:
-        return order_record(
-            reference=reference,
-            owner=owner,
-            items=priced,
-            shipping_address=shipping_address,
-            placed_at=placed_at,
-            idempotency=idempotency,
-            cart_lines=cart_lines,
-        )
-    except BaseException:
-        # The order did not stand: give its stock back now. Should MySQL fail too,
-        # reconcile_orders releases the reservation once its grace period is over.
-        try:
-            _reservation_void(reference)
-        except DatabaseError:
-            logger.warning("Reservation %s left for reconcile_orders", reference, exc_info=True)
-        raise
+    return _write_order(
+        reference=reference,
+        attempt=attempt,
+        owner=owner,
+        items=priced,
+        shipping_address=shipping_address,
+        placed_at=placed_at,
+        cart_lines={item.product_id: item.quantity for item in priced} if from_cart else None,
+    )
+
+
+def _resume(*, attempt: _Attempt, owner: User, from_cart: bool, shipping_address: dict) -> PlacedOrder | None:
+    """A taken-over key: settle what the earlier attempt did under its reference. Its order
+    stands: answer it. Its reservation stands: write the order from it (the answer the
+    earlier attempt would have given). Neither: None, start afresh. MySQL cannot be asked:
+    ServiceUnavailable (the reservation, if any, stays held)."""
+    if attempt.reference is None:
+        return None
+    with commits.store(DEFAULT):
+        order = selectors.order_by_reference(reference=attempt.reference)
+    if order is not None:
+        body = order_representation(order)
+        with commits.store(DEFAULT):
+            _idempotency_finish(attempt, status_code=201, body=body, order=order)
+        return PlacedOrder(order=order, status_code=201, body=body)
+    rows = _reservation_rows(attempt.reference)
+    if rows is None:
+        raise ServiceUnavailable("mysql")
+    reserved = [row for row in rows if row.status == "reserved"]
+    if not reserved:
+        return None
+    items = [OrderItem(row.product_id, row.name, row.unit_price, row.quantity) for row in reserved]
+    order = _write_order(
+        reference=attempt.reference,
+        attempt=attempt,
+        owner=owner,
+        items=items,
+        shipping_address=shipping_address,
+        placed_at=_placed_at(reserved[0].sales_date),
+        cart_lines={item.product_id: item.quantity for item in items} if from_cart else None,
+    )
+    logger.info("Order %s completed from its reservation by a retry", attempt.reference)
+    return PlacedOrder(order=order, status_code=201, body=order_representation(order))
 
 
 def _request_hash(**request) -> str:
@@ -291,40 +412,82 @@ def _replay(record: IdempotencyKey) -> PlacedOrder:
     return PlacedOrder(order=record.order, status_code=record.response_status, body=record.response_body, replayed=True)
 
 
-def _idempotency_claim(*, user: User, key: str, request_hash: str) -> IdempotencyKey | PlacedOrder:
-    """Insert the key row (in progress) in its own transaction, or answer as the key says.
+def _idempotency_claim(*, user: User, key: str, request_hash: str) -> _Attempt | PlacedOrder:
+    """Insert the key row (in progress, leased, with the reference this attempt reserves
+    under), or answer as the key says: its stored answer; 409 with Retry-After while another
+    attempt holds a live lease; past the lease, take it over (`attempt` + 1).
 
     The unique constraint (user, key) lets exactly one of concurrent first requests insert;
-    the others wait for its answer and replay it (409 if it takes too long)."""
-    deadline = time.monotonic() + IDEMPOTENCY_WAIT_SECONDS
-    while True:
+    the conditional UPDATE on `attempt` lets exactly one of concurrent retries take over."""
+    for _ in range(3):
+        now = timezone.now()
         # An expired key is as good as absent.
-        IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
+        IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=now - IDEMPOTENCY_TTL).delete()
+        reference = uuid.uuid4()
         try:
             with transaction.atomic():
-                return IdempotencyKey.objects.create(user=user, key=key, request_hash=request_hash)
+                record = IdempotencyKey.objects.create(
+                    user=user, key=key, request_hash=request_hash, reference=reference, lease_until=now + _lease()
+                )
+            return _Attempt(key_id=record.pk, key=key, number=record.attempt, reference=reference)
         except IntegrityError:
             pass
         record = IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
         if record is None:
-            continue  # The first request gave its key up (it failed): claim it again.
+            continue  # Removed meanwhile (expired, or by the repair): claim it again.
         if record.request_hash != request_hash:
             raise IdempotencyConflict("This Idempotency-Key was used with a different request.")
         if record.status == IdempotencyKey.Status.COMPLETED:
             return _replay(record)
-        if time.monotonic() > deadline:
-            raise IdempotencyConflict("A request with this Idempotency-Key is still being processed; retry later.")
-        time.sleep(0.05)
+        if record.lease_until is not None and record.lease_until > now:
+            raise IdempotencyInProgress(retry_after=math.ceil((record.lease_until - now).total_seconds()))
+        taken = IdempotencyKey.objects.filter(
+            pk=record.pk, attempt=record.attempt, status=IdempotencyKey.Status.IN_PROGRESS
+        ).update(attempt=F("attempt") + 1, lease_until=now + _lease())
+        if taken:
+            return _Attempt(
+                key_id=record.pk, key=key, number=record.attempt + 1, reference=record.reference, taken_over=True
+            )
+    raise IdempotencyInProgress(retry_after=1)
 
 
-def _idempotency_give_up(record: IdempotencyKey) -> None:
-    """The request failed without an answer worth replaying (a store down): free the key
-    so the client's retry runs again. Should PostgreSQL be the store that is down, the
-    key stays in progress until reconcile_orders removes it."""
+def _fenced(attempt: _Attempt):
+    return IdempotencyKey.objects.filter(
+        pk=attempt.key_id, attempt=attempt.number, status=IdempotencyKey.Status.IN_PROGRESS
+    )
+
+
+def _idempotency_finish(attempt: _Attempt, *, status_code: int, body: dict | None, order: Order | None) -> bool:
+    """Store a definite answer for replay, if this attempt still holds the key."""
+    if body is None and order is not None:
+        body = order_representation(order)
+    return bool(
+        _fenced(attempt).update(
+            status=IdempotencyKey.Status.COMPLETED,
+            response_status=status_code,
+            response_body=body,
+            order=order,
+            lease_until=None,
+        )
+    )
+
+
+def _idempotency_renew(attempt: _Attempt, reference: uuid.UUID) -> _Attempt:
+    """Start afresh under a new reference (the earlier one settled to nothing)."""
+    with commits.store(DEFAULT):
+        if not _fenced(attempt).update(reference=reference, lease_until=timezone.now() + _lease()):
+            raise LeaseLost()
+    return _Attempt(key_id=attempt.key_id, key=attempt.key, number=attempt.number, reference=reference)
+
+
+def _idempotency_release(attempt: _Attempt) -> None:
+    """The attempt failed without a definite answer (a store failed): the lease ends now, so
+    the client's retry takes the key over at once and settles the reference. Should
+    PostgreSQL be the store that failed, the lease simply runs out."""
     try:
-        IdempotencyKey.objects.filter(pk=record.pk, status=IdempotencyKey.Status.IN_PROGRESS).delete()
+        _fenced(attempt).update(lease_until=timezone.now())
     except DatabaseError:
-        logger.warning("Idempotency key %s left for reconcile_orders", record.pk, exc_info=True)
+        logger.warning("Idempotency key %s left to its lease", attempt.key_id, exc_info=True)
 
 
 def order_place(
@@ -337,41 +500,57 @@ def order_place(
     idempotency_key: str | None = None,
 ) -> PlacedOrder:
     """Place an order as `user` (the caller): `items` ([{"product_id", "quantity"}], one line
-    per product) or the caller's cart (`from_cart`; the ordered lines leave the cart only
-    when the order stands). Staff may order for `user_id`.
+    per product) or the caller's cart (`from_cart`). Staff may order for `user_id`.
 
     Answers 201 with the pending order and its stock reserved; raises OutOfStock (409,
-    nothing reserved), ProductsUnavailable / EmptyCart (400), ServiceUnavailable-style
-    database errors (503, nothing reserved and no order).
+    nothing reserved), ProductsUnavailable / EmptyCart (400), OrderForbidden (403),
+    ServiceUnavailable naming the store that failed (503; nothing ordered, or what may
+    have landed is settled by the retry or the repair).
+
+    One cart, one order: the ordered lines leave the cart in the order's own transaction,
+    and when a concurrent checkout of the same cart took them first this one raises
+    CartChanged (409 `cart_changed`) with nothing ordered and its stock released.
 
     With `idempotency_key` (per caller, 24 hours): a repeat of the same request answers the
-    first answer again (`replayed`; a replayed error is raised again) and creates nothing;
+    first definite answer again (`replayed`; a replayed error is raised again) and creates
+    nothing; while the first is still running, IdempotencyInProgress (409, Retry-After);
     the same key with another request raises IdempotencyConflict (409)."""
     owner = _order_owner(actor=user, user_id=user_id)
     arguments = {"owner": owner, "items": items, "from_cart": from_cart, "shipping_address": shipping_address}
     if idempotency_key is None:
-        order = _place(**arguments, idempotency=None)
+        order = _checkout(reference=uuid.uuid4(), **arguments, attempt=None)
         return PlacedOrder(order=order, status_code=201, body=order_representation(order))
 
     request_hash = _request_hash(user_id=owner.pk, items=items, from_cart=from_cart, shipping_address=shipping_address)
-    claimed = _idempotency_claim(user=user, key=idempotency_key, request_hash=request_hash)
+    with commits.store(DEFAULT):
+        claimed = _idempotency_claim(user=user, key=idempotency_key, request_hash=request_hash)
     if isinstance(claimed, PlacedOrder):
         return claimed
+    attempt = claimed
     try:
-        order = _place(**arguments, idempotency=claimed)
+        if attempt.taken_over:
+            resumed = _resume(attempt=attempt, owner=owner, from_cart=from_cart, shipping_address=shipping_address)
+            if resumed is not None:
+                return resumed
+            attempt = _idempotency_renew(attempt, uuid.uuid4())
+        order = _checkout(reference=attempt.reference, **arguments, attempt=attempt)
+    except LeaseLost:
+        raise IdempotencyInProgress(retry_after=1) from None
     except ApplicationError as exc:
         if exc.status_code >= 500:
-            _idempotency_give_up(claimed)
+            _idempotency_release(attempt)
         else:
             # A definite answer (out of stock, a product not for sale): repeats get it too.
-            IdempotencyKey.objects.filter(pk=claimed.pk).update(
-                status=IdempotencyKey.Status.COMPLETED,
-                response_status=exc.status_code,
-                response_body={"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
-            )
+            with commits.store(DEFAULT):
+                _idempotency_finish(
+                    attempt,
+                    status_code=exc.status_code,
+                    body={"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
+                    order=None,
+                )
         raise
     except BaseException:
-        _idempotency_give_up(claimed)
+        _idempotency_release(attempt)
         raise
     return PlacedOrder(order=order, status_code=201, body=order_representation(order))
 
@@ -379,19 +558,41 @@ def order_place(
 # --- moving --------------------------------------------------------------------------
 
 
-def _stock_return(order: Order) -> bool:
+def order_stock_return(order: Order) -> bool:
     """Cancelled: reserved units back to `quantity`, the sale moved to the cancelled part of
     its day, in one MySQL transaction. Exactly once: stock_release moves only rows still
     reserved, under their lock, so a second call finds nothing to do (answers False)."""
-    with transaction.atomic(using=MYSQL):
+
+    def release() -> bool:
         released = inventory_services.stock_release(order_reference=order.reference)
-        _count(released, SaleEvent.CANCELLED)
-    return bool(released)
+        _record_sale(released, SaleEvent.CANCELLED)
+        return bool(released)
+
+    return commits.commit(MYSQL, release)
 
 
-def _stock_sell(order: Order) -> bool:
+def order_stock_sell(order: Order) -> bool:
     """Shipped: reserved units become sold ones (`reserved -= n`), exactly once."""
-    return bool(inventory_services.stock_commit(order_reference=order.reference))
+    return commits.commit(MYSQL, lambda: bool(inventory_services.stock_commit(order_reference=order.reference)))
+
+
+_STOCK_MOVES = {Order.Status.CANCELLED: order_stock_return, Order.Status.SHIPPED: order_stock_sell}
+
+
+def _stock_follow(order: Order) -> None:
+    """The stock follows a status change. The move is exactly-once and idempotent, so a
+    second run on a fresh connection settles a lost COMMIT answer (it finds the rows moved)
+    or does the move; should MySQL still fail, reconcile_orders moves it later."""
+    move = _STOCK_MOVES.get(order.status)
+    if move is None:
+        return
+    for _ in range(2):
+        try:
+            move(order)
+            return
+        except (CommitLost, ServiceUnavailable, DatabaseError):
+            commits.reconnect(MYSQL)
+    logger.warning("Stock of order %s left for reconcile_orders", order.pk)
 
 
 def order_status_change(*, order: Order, status: str, actor: User | None = None) -> Order:
@@ -399,36 +600,43 @@ def order_status_change(*, order: Order, status: str, actor: User | None = None)
     shipped → delivered; anything else raises InvalidTransition (409).
 
     The status is changed first, in PostgreSQL, by a conditional UPDATE ... WHERE status =
-    <the status we judged>: of two changes racing from one state only one matches the row;
-    the other re-reads and is judged again against the new state. The stock then follows in
-    MySQL (cancel: back to quantity; ship: sold). Should MySQL fail at that moment, the
-    order's new status stands and reconcile_orders moves the stock later."""
+    <the status we judged>, with the on_order_changed hooks in the same transaction: of two
+    changes racing from one state only one matches the row; the other re-reads and is judged
+    again against the new state. A lost COMMIT answer is settled by the transaction's id
+    (ServiceUnavailable when it did not land or cannot be known). The stock then follows in
+    MySQL (cancel: back to quantity; ship: sold); should MySQL fail, the new status stands
+    and reconcile_orders moves the stock later."""
     for _ in range(5):
         current = order.status
         if status not in TRANSITIONS.get(current, ()):
             raise InvalidTransition(current, status)
-        now = timezone.now()
-        changes = {"status": status, "updated_at": now}
+        changes = {"status": status, "updated_at": timezone.now()}
         if status == Order.Status.CANCELLED:
             changes["cancel_reason"] = (
                 Order.CancelReason.STAFF if actor is not None and is_staff(actor) else Order.CancelReason.CUSTOMER
             )
-        with transaction.atomic():
-            if Order.objects.filter(pk=order.pk, status=current).update(**changes):
-                for field, value in changes.items():
-                    setattr(order, field, value)
-                _order_changed(order, STATUS_EVENTS[status], current)
-                break
-        order.refresh_from_db(fields=["status", "updated_at"])
+
+        def change(current=current, changes=changes) -> bool:
+            if not Order.objects.filter(pk=order.pk, status=current).update(**changes):
+                return False
+            for field, value in changes.items():
+                setattr(order, field, value)
+            _order_changed(order, STATUS_EVENTS[status], current)
+            return True
+
+        try:
+            changed = commits.commit(DEFAULT, change, settle=True)
+        except CommitLost as lost:
+            if commits.outcome(lost) != Outcome.COMMITTED:
+                raise ServiceUnavailable("postgres") from None
+            changed = True
+        if changed:
+            break
+        with commits.store(DEFAULT):
+            order.refresh_from_db(fields=["status", "updated_at"])
     else:
         raise InvalidTransition(order.status, status)
-    try:
-        if status == Order.Status.CANCELLED:
-            _stock_return(order)
-        elif status == Order.Status.SHIPPED:
-            _stock_sell(order)
-    except DatabaseError:
-        logger.warning("Stock of order %s left for reconcile_orders", order.pk, exc_info=True)
+    _stock_follow(order)
     return order
 
 
@@ -437,84 +645,23 @@ def order_cancel(*, order: Order, actor: User | None = None) -> Order:
     return order_status_change(order=order, status=Order.Status.CANCELLED, actor=actor)
 
 
-# --- repairing -----------------------------------------------------------------------
+def order_cancel_unreserved(*, order_id: int) -> bool:
+    """The repair's cancellation of an open order that holds no stock (reason
+    `stock_not_reserved`), published like any other; False when it moved on meanwhile."""
+    with transaction.atomic():
+        # Locked and re-checked: an order moved meanwhile (say, shipped) is left as it is.
+        order = Order.objects.select_for_update().filter(pk=order_id, status__in=selectors.OPEN_STATUSES).first()
+        if order is None:
+            return False
+        previous = order.status
+        order.status = Order.Status.CANCELLED
+        order.cancel_reason = Order.CancelReason.STOCK_NOT_RESERVED
+        order.save(update_fields=["status", "cancel_reason", "updated_at"])
+        _order_changed(order, "cancelled", previous)
+    return True
 
 
-@dataclass
-class ReconcileReport:
-    released: int = 0  # reservations of orders that never committed, released
-    returned: int = 0  # reservations of cancelled orders, returned to stock
-    committed: int = 0  # reservations of shipped orders, turned into sold units
-    cancelled: list[int] | None = None  # open orders without stock reserved, cancelled
-    keys_removed: int = 0  # expired or abandoned idempotency keys
-
-
-def _chunks(values: list, size: int = 500):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def orders_reconcile(*, grace_seconds: int = 300) -> ReconcileReport:
-    """Restore the books after crashes between the steps of placing or moving orders.
-    Idempotent, and safe to run at any time (from cron): it acts only on what is older than
-    `grace_seconds`, so orders in flight are left alone.
-
-    - reserved stock whose order never committed → released (and the sale uncounted);
-    - reserved stock of cancelled orders → returned; of shipped/delivered ones → sold;
-    - pending/paid orders with no stock reserved → cancelled, reason `stock_not_reserved`
-      (the contract's statuses are kept; the reason is visible to staff in the admin);
-    - idempotency keys expired (24 h), or left in progress by a crash → removed."""
-    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-    report = ReconcileReport(cancelled=[])
-
-    references = list(inventory_selectors.reserved_references_before(cutoff=cutoff))
-    for chunk in _chunks(references):
-        orders = selectors.orders_by_reference(references=chunk)
-        for reference in chunk:
-            order = orders.get(reference)
-            if order is None:
-                report.released += _reservation_void(reference)
-            elif order.status == Order.Status.CANCELLED:
-                report.returned += _stock_return(order)
-            elif order.status in (Order.Status.SHIPPED, Order.Status.DELIVERED):
-                report.committed += _stock_sell(order)
-
-    open_orders = list(
-        Order.objects.filter(status__in=selectors.OPEN_STATUSES, created_at__lt=cutoff)
-        .order_by("pk")
-        .values_list("pk", "reference")
-    )
-    for chunk in _chunks(open_orders):
-        held = {
-            row.order_reference
-            for row in inventory_selectors.reservations_for(order_references=[reference for _, reference in chunk])
-            if row.status == StockReservation.Status.RESERVED
-        }
-        for pk, reference in chunk:
-            if reference in held:
-                continue
-            with transaction.atomic():
-                # Locked and re-checked: an order moved meanwhile (say, shipped) is left as it is.
-                order = Order.objects.select_for_update().filter(pk=pk, status__in=selectors.OPEN_STATUSES).first()
-                if order is None:
-                    continue
-                previous = order.status
-                order.status = Order.Status.CANCELLED
-                order.cancel_reason = Order.CancelReason.STOCK_NOT_RESERVED
-                order.save(update_fields=["status", "cancel_reason", "updated_at"])
-                _order_changed(order, "cancelled", previous)
-                report.cancelled.append(pk)
-
-    expired, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
-    abandoned, _ = IdempotencyKey.objects.filter(
-        status=IdempotencyKey.Status.IN_PROGRESS, created_at__lt=cutoff, order__isnull=True
-    ).delete()
-    report.keys_removed = expired + abandoned
-    if report.released or report.returned or report.committed or report.cancelled:
-        logger.warning("reconcile_orders repaired: %s", report)
-    return report
-
-
-def stock_invariant_check() -> list[dict]:
-    """The books-balance check (see orders.selectors.stock_invariant_check)."""
-    return selectors.stock_invariant_check()
+def reservation_void(*, reference: uuid.UUID) -> bool:
+    """The repair's release of a reservation whose order never stood (stock back, sale
+    uncounted); False when there was nothing left to release."""
+    return _reservation_void(reference)

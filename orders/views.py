@@ -9,13 +9,14 @@ from rest_framework.response import Response
 from ecommerce.api.permissions import IsStaff
 from ecommerce.api.schema import error_response
 from orders import selectors, services
-from orders.models import Order
+from orders.exceptions import IdempotencyInProgress
 from orders.serializers import (
     OrderListQuerySerializer,
     OrderPlaceSerializer,
     OrderSerializer,
     OrderStatusSerializer,
 )
+from orders.throttles import OrderPlaceThrottle
 from users import selectors as user_selectors
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -25,8 +26,10 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": "^[ -~]*[!-~][ -~]*$"},
     OpenApiParameter.HEADER,
     description=(
-        "1 to 255 printable ASCII characters (a UUID is a good choice). "
-        "A repeat of the same request answers the first answer again."
+        "1 to 255 printable ASCII characters (a UUID is a good choice). A repeat of the same "
+        "request answers the first definite answer again (201, or a 4xx); while the first is "
+        "still being processed, 409 idempotency_conflict with Retry-After; a repeat after a 503 "
+        "settles what the first attempt did and completes it or starts afresh."
     ),
 )
 _ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The order's id.")
@@ -54,11 +57,20 @@ class OrderViewSet(viewsets.GenericViewSet):
             return [IsStaff()]
         return [IsAuthenticated()]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=Order.Status.values)],
-        responses=OrderSerializer(many=True),
-    )
+    def get_throttles(self):
+        if self.action == "create":
+            return [OrderPlaceThrottle()]
+        return []
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, IdempotencyInProgress):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @extend_schema(parameters=[OrderListQuerySerializer], responses=OrderSerializer(many=True))
     def list(self, request):
+        """Orders, newest first: a customer's own, or every order for staff."""
         query = OrderListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         orders = selectors.order_list(actor=request.user, status=query.validated_data.get("status"))
@@ -73,11 +85,19 @@ class OrderViewSet(viewsets.GenericViewSet):
             400: error_response("validation_error: bad fields, unknown or inactive products, an empty cart."),
             403: error_response("permission_denied: only staff may order for another user."),
             409: error_response(
-                "out_of_stock (details.items: [{product_id, requested, available}]) or idempotency_conflict."
+                "out_of_stock (details.items: [{product_id, requested, available}]); cart_changed (another "
+                "checkout of the same cart took its lines: nothing ordered); idempotency_conflict (the key "
+                "was used with another request, or its first request is still being processed: Retry-After)."
+            ),
+            429: error_response("rate_limited: too many orders from this account (Retry-After)."),
+            503: error_response(
+                "service_unavailable (details.database names the store). Retry with the same "
+                "Idempotency-Key: the retry settles what this attempt did."
             ),
         },
     )
     def create(self, request):
+        """Place an order from `items` or the caller's cart, stock reserved (Idempotency-Key honoured)."""
         body = OrderPlaceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         placed = services.order_place(
@@ -88,11 +108,13 @@ class OrderViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[_ID])
     def retrieve(self, request, pk: str):
+        """One order: the owner's, or any for staff (another customer's is a 404)."""
         return Response(OrderSerializer(selectors.order_get_for(actor=request.user, order_id=int(pk))).data)
 
     @extend_schema(parameters=[_ID], request=OrderStatusSerializer, responses={200: OrderSerializer, 409: _TRANSITION})
     @action(detail=True, methods=["patch"])
     def status(self, request, pk: str):
+        """Move an order to its next status (staff); the stock follows (shipped: sold, cancelled: returned)."""
         body = OrderStatusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         order = selectors.order_get(order_id=int(pk))
@@ -102,6 +124,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=[_ID], request=None, responses={200: OrderSerializer, 409: _TRANSITION})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk: str):
+        """Cancel a pending or paid order; its stock returns exactly once."""
         order = selectors.order_get_for(actor=request.user, order_id=int(pk))
         order = services.order_cancel(order=order, actor=request.user)
         return Response(OrderSerializer(order).data, status=http.HTTP_200_OK)

@@ -88,18 +88,27 @@ def test_two_staff_changes_racing_from_one_state_cannot_both_win(live_api):
 
 
 def test_concurrent_first_requests_with_one_idempotency_key_create_one_order(live_api):
+    """One attempt holds the key's lease; the others answer 409 with Retry-After at once (no
+    worker waits), or replay the order once it is placed."""
     mug = product(stock=10)
     buyer = make_user("buyer@example.com")
     headers = {**auth(buyer), "Idempotency-Key": "same-key"}
 
     def buy(i):
         response = requests.post(f"{live_api.url}/api/orders", json=order_body((mug, 2)), headers=headers, timeout=60)
-        return response.status_code, response.json()
+        return response.status_code, response.json(), response.headers.get("Retry-After")
 
     results = race(6, buy)
 
-    assert {status for status, _ in results} == {201}
-    assert len({body["id"] for _, body in results}) == 1
+    placed = [body for status, body, _ in results if status == 201]
+    waiting = [(body, retry_after) for status, body, retry_after in results if status == 409]
+    assert len(placed) + len(waiting) == 6 and placed
+    assert len({body["id"] for body in placed}) == 1
+    for body, retry_after in waiting:
+        assert body["error"]["code"] == "idempotency_conflict" and int(retry_after) >= 1
     assert Order.objects.count() == 1 and IdempotencyKey.objects.get().status == "completed"
+    # Once placed, every repeat replays it.
+    again = requests.post(f"{live_api.url}/api/orders", json=order_body((mug, 2)), headers=headers, timeout=60)
+    assert (again.status_code, again.json()["id"]) == (201, placed[0]["id"])
     assert stock(mug.id) == (8, 2)
     assert stock_invariant_check() == []

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order
-from orders.services import orders_reconcile
+from orders.repairs import orders_reconcile
 from orders.tests.factories import order_body, product, stock
 
 pytestmark = pytest.mark.django_db(databases="__all__")
