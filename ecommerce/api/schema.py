@@ -267,9 +267,9 @@ class AutoSchema(SpectacularAutoSchema):
         #   own, so the document's root `[{jwtAuth: []}, {}]` applies. That is the truth for
         #   every reader of OpenAPI, and generators type the operation for a plain Client.
         auths = operation.get("security") or []
-        if not auths:
+        if not any(auths):
             operation["security"] = []
-        elif {} in auths and len(auths) > 1:
+        elif {} in auths:
             del operation["security"]
         return operation
 
@@ -311,6 +311,18 @@ class AutoSchema(SpectacularAutoSchema):
         if direction == "request" and name.endswith("RequestSerializer"):
             return name[: -len("RequestSerializer")] + "Serializer"
         return name
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # drf-spectacular makes every PATCH body partial, as DRF's partial_update is. A PATCH
+        # action of its own (an order's status, a cart line's quantity) validates its body
+        # whole: documenting its fields as optional would let clients send what is refused.
+        if self.method != "PATCH" or getattr(self.view, "action", None) == "partial_update":
+            return super()._get_request_for_media_type(serializer, direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = "PATCH"
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         if isinstance(field, serializers.DecimalField) and field.decimal_places == 2:
@@ -569,12 +581,66 @@ def postprocess(result: dict, generator, request, public) -> dict:
     result["info"]["description"] = INFO_DESCRIPTION
     components = result.setdefault("components", {})
     components.setdefault("schemas", {}).update(_ERROR_COMPONENTS)
+    _add_request_examples(components["schemas"])
     components["headers"] = _HEADERS
     for path, item in result.get("paths", {}).items():
         for operation in item.values():
             _type_responses(path, operation)
     _name_enum_members(result)
     return result
+
+
+# Examples for request bodies, so Swagger UI prefills a body the API would take (its own
+# samples are "string", 0 or a bound such as 1000). By property name; a (component prefix,
+# property) key wins. A property that has an example keeps it.
+_REQUEST_EXAMPLES = {
+    "quantity": 2,
+    "rating": 5,
+    "title": "Warm, even light",
+    "body": "Bright enough to read by, and the wool shade stays cool.",
+    "email": "nora@example.com",
+    "password": "Lamp-Light-2026!",
+    "current_password": "Lamp-Light-2026!",
+    "first_name": "Nora",
+    "last_name": "Night",
+    "phone": "+44 117 496 0000",
+    "line1": "12 Harbour Road",
+    "line2": "Flat 3",
+    "city": "Bristol",
+    "postal_code": "BS1 4RB",
+    "country": "GB",
+    "initial_stock": 25,
+    "low_stock_threshold": 10,
+    "sku": "LAMP-WOOL-01",
+    "tags": ["lighting", "wool"],
+    "slug": "lighting",
+    "reason": "Arrived damaged",
+    ("ShippingAddress", "name"): "Nora Night",
+    ("Product", "name"): "Rustic Wool Lamp",
+    ("Product", "description"): "A reading lamp with a felted wool shade.",
+    ("Variant", "name"): "Rustic Wool Lamp, large",
+    ("Category", "name"): "Lighting",
+    ("Category", "description"): "Lamps, lanterns and bulbs.",
+}
+_EXAMPLE_TYPES = {int: "integer", str: "string", list: "array"}
+
+
+def _add_request_examples(schemas: dict) -> None:
+    for name, component in schemas.items():
+        if not name.endswith("Request"):
+            continue
+        base = name.removeprefix("Patched")
+        for field, prop in component.get("properties", {}).items():
+            if "example" in prop:
+                continue
+            keyed = [v for (prefix, f), v in _keyed_examples() if f == field and base.startswith(prefix)]
+            example = keyed[0] if keyed else _REQUEST_EXAMPLES.get(field)
+            if example is not None and prop.get("type") == _EXAMPLE_TYPES[type(example)]:
+                prop["example"] = example
+
+
+def _keyed_examples():
+    return [(key, value) for key, value in _REQUEST_EXAMPLES.items() if isinstance(key, tuple)]
 
 
 def _header_ref(name: str) -> dict:
