@@ -45,6 +45,7 @@ _delete_summaries: list[Callable] = []
 # Other apps add links to a product's page (its reviews): `hook(request, product_id)` -> [{label, url}].
 _product_links: list[Callable] = []
 SEARCH_LIMIT = 500  # products a search of the stock list can name
+PARENT, VARIANT = selectors.PARENT, selectors.VARIANT  # a product's kinds, as the selectors answer them
 
 
 def on_product_delete_summary(hook):
@@ -138,8 +139,8 @@ class ProductAdmin(DocumentAdmin):
         self.columns = [
             Column("Name", lambda p: p.name),
             Column("SKU", lambda p: p.sku or "—"),
-            Column("Price", lambda p: p.price),
-            Column("Kind", lambda p: getattr(p, "kind", "standalone")),
+            Column("Price", lambda p: "—" if p.price is None else p.price),
+            Column("Kind", self._kind_cell),
             Column("Category", lambda p: self._category_names.get(p.category_id, "—") if p.category_id else "—"),
             Column("Active", lambda p: _yes_no(p.is_active)),
             Column("Stock", self._stock_cell),
@@ -160,7 +161,7 @@ class ProductAdmin(DocumentAdmin):
 
     def document_get(self, object_id):
         try:
-            return selectors.product_get(product_id=object_id, include_inactive=True)
+            return selectors.product_detail(product_id=object_id, include_inactive=True)
         except ApplicationError:
             return None
 
@@ -185,6 +186,11 @@ class ProductAdmin(DocumentAdmin):
         ids = [product.id for product in documents]
         self._stock = {row.product_id: row for row in inventory_selectors.inventory_list().filter(product_id__in=ids)}
 
+    def _kind_cell(self, product):
+        if product.kind == PARENT:
+            return f"parent of {len(product.variants)}"
+        return product.kind
+
     def _stock_cell(self, product):
         row = self._stock.get(product.id)
         if row is None:
@@ -193,8 +199,16 @@ class ProductAdmin(DocumentAdmin):
         reserved = f" (+{row.reserved} reserved)" if row.reserved else ""
         return format_html('<a href="{}">{}</a>{}', url, row.quantity, reserved)
 
-    def document_form(self, request, data, initial):
-        return ProductForm(data, initial=initial, categories=_category_choices())
+    def document_form(self, request, data, initial, document=None):
+        form = ProductForm(data, initial=initial, categories=_category_choices())
+        if document is not None and document.kind == PARENT:
+            # A parent's price is its cheapest active variant's; it has no SKU of its own.
+            for name in ("price", "sku"):
+                del form.fields[name]
+        if document is not None and document.kind == VARIANT:
+            for name in ("category", "tags"):  # a variant's are its parent's
+                del form.fields[name]
+        return form
 
     def form_initial(self, product) -> dict:
         return {
@@ -212,12 +226,14 @@ class ProductAdmin(DocumentAdmin):
         if request.user.has_perm("inventory.view_inventory"):
             links.append({"label": "Stock", "url": reverse("admin:inventory_inventory_change", args=[product.id])})
         panels = []
-        variants = getattr(product, "variants", None)
-        if variants is not None or getattr(product, "kind", "") == "parent":
+        if product.kind == VARIANT and product.parent_id:
+            url = reverse("admin:catalog_product_change", args=[product.parent_id])
+            links.insert(0, {"label": "Parent product", "url": url})
+        if product.kind == PARENT:
             panels.append(
                 {
-                    "title": "Variants",
-                    "columns": ["SKU", "Options", "Price", "Active"],
+                    "title": f"Variants ({', '.join(product.option_names)})",
+                    "columns": ["SKU", "Options", "Price", "Active", "In stock"],
                     "rows": [
                         [
                             format_html(
@@ -225,11 +241,12 @@ class ProductAdmin(DocumentAdmin):
                                 reverse("admin:catalog_product_change", args=[v.id]),
                                 v.sku or v.id,
                             ),
-                            ", ".join(f"{k}: {val}" for k, val in (getattr(v, "options", None) or {}).items()),
+                            ", ".join(f"{name}: {value}" for name, value in v.options.items()),
                             v.price,
                             _yes_no(v.is_active),
+                            _yes_no(bool(v.in_stock)),
                         ]
-                        for v in variants or []
+                        for v in product.variants
                     ],
                     "empty": "No variants yet.",
                 }
@@ -252,7 +269,7 @@ class ProductAdmin(DocumentAdmin):
                 initial_stock=data["initial_stock"],
             )
         fields = {"category": "category_id"}
-        changes = {fields.get(name, name): data[name] for name in form.changed_data}
+        changes = {fields.get(name, name): data[name] for name in form.changed_data if name in form.fields}
         if "category_id" in changes:
             changes["category_id"] = changes["category_id"] or None
         if "sku" in changes:
@@ -333,7 +350,7 @@ class CategoryAdmin(DocumentAdmin):
             tree = [(c, 0) for c, _ in tree if needle in c.name.lower() or needle in c.slug]
         return tree
 
-    def document_form(self, request, data, initial):
+    def document_form(self, request, data, initial, document=None):
         return CategoryForm(data, initial=initial, categories=_category_choices())
 
     def form_initial(self, category) -> dict:

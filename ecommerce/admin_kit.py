@@ -177,7 +177,8 @@ class DocumentAdmin(admin.ModelAdmin):
     def form_initial(self, document) -> dict:
         return {}
 
-    def document_form(self, request, data, initial: dict) -> forms.Form:
+    def document_form(self, request, data, initial: dict, document=None) -> forms.Form:
+        """The form of a new document (`document` None) or of `document`."""
         return self.form_class(data, initial=initial)
 
     def document_save(self, request, form, document):
@@ -341,7 +342,7 @@ class DocumentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         editable = self.has_add_permission(request) if add else self.has_change_permission(request, obj)
         initial = {} if add else self.form_initial(document)
-        form = self.document_form(request, request.POST if request.method == "POST" else None, initial)
+        form = self.document_form(request, request.POST if request.method == "POST" else None, initial, document)
         if not add and self.add_fields:
             for name in self.add_fields:
                 form.fields.pop(name, None)

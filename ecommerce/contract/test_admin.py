@@ -23,6 +23,7 @@ from ecommerce.testing.helpers import client_for, make_user
 from inventory.models import Inventory, StockReservation
 from orders import services as order_services
 from orders.models import Order
+from payments import services as payment_services
 from reviews import services as review_services
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -406,3 +407,56 @@ def test_admin_login_is_limited_across_the_workers_of_a_server_without_redis(liv
     assert answers[:20] == [200] * 20  # the form again, with its error
     assert answers[20:] == [429, 429]
     assert int(retry_after) >= 1
+
+
+def test_a_parent_lists_its_variants_and_a_variant_links_its_parent(admin_client):
+    tee = catalog_services.product_create(name="Tee", option_names=["Size", "Colour"])
+    small = catalog_services.variant_create(
+        parent_id=tee.id,
+        sku="TEE-S-RED",
+        options={"Size": "S", "Colour": "Red"},
+        price=Decimal("9.00"),
+        initial_stock=4,
+    )
+    medium = catalog_services.variant_create(
+        parent_id=tee.id, sku="TEE-M-RED", options={"Size": "M", "Colour": "Red"}, price=Decimal("11.00")
+    )
+
+    listed = admin_client.get("/admin/catalog/product/")
+    parent_page = admin_client.get(f"/admin/catalog/product/{tee.id}/change/")
+    variant_page = admin_client.get(f"/admin/catalog/product/{small.id}/change/")
+    renamed = admin_client.post(f"/admin/catalog/product/{tee.id}/change/", {"name": "Tee shirt", "is_active": "on"})
+
+    assert [(row["cells"][0], row["cells"][3]) for row in listed.context["rows"]] == [("Tee", "parent of 2")]
+    (variants,) = parent_page.context["panels"]
+    assert [str(row[0]) for row in variants["rows"]] == [
+        f'<a href="/admin/catalog/product/{small.id}/change/">TEE-S-RED</a>',
+        f'<a href="/admin/catalog/product/{medium.id}/change/">TEE-M-RED</a>',
+    ]
+    assert [row[1] for row in variants["rows"]] == ["Size: S, Colour: Red", "Size: M, Colour: Red"]
+    assert "price" not in parent_page.context["adminform"].form.fields
+    assert variant_page.context["object_links"][0] == {
+        "label": "Parent product",
+        "url": f"/admin/catalog/product/{tee.id}/change/",
+    }
+    assert renamed.status_code == 302
+    assert catalog_selectors.product_get(product_id=tee.id).name == "Tee shirt"
+
+
+def test_an_order_page_shows_its_payments_and_its_timeline(admin_client, shop, customer, settings):
+    settings.PAYMENTS_TEST_PROVIDER = True
+    settings.PAYMENTS_WEBHOOK_SECRET = "test-webhook-secret-for-the-admin-page"
+    placed = order_services.order_place(
+        user=customer, items=[{"product_id": shop["kettle"].id, "quantity": 2}], shipping_address=ADDRESS
+    )
+    payment = payment_services.payment_create(actor=customer, order_id=placed.order.pk, provider="test").obj
+    payment_services.payment_simulate(payment_id=payment.pk, event="captured")
+
+    page = admin_client.get(f"/admin/orders/order/{placed.order.pk}/change/")
+
+    panels = {panel["title"]: panel for panel in page.context["panels"]}
+    (row,) = panels["Payments and refunds"]["rows"]
+    assert [row[1], row[2], row[3]] == ["captured", Decimal("50.00"), Decimal("50.00")]
+    assert [event[1] for event in panels["Timeline"]["rows"]] == ["order.created", "order.paid"]
+    assert Order.objects.get(pk=placed.order.pk).status == "paid"
+    assert "Ship" in page.content.decode() and "Mark paid" not in page.content.decode()
