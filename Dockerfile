@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
 # The API image. The same image runs the migrations (`python manage.py setup_stores`),
-# the events relay and the scheduled jobs, and the Locust load generator (locust is in
-# requirements.txt). Test tooling (requirements-dev.txt) never enters it.
+# the events relay and the scheduled jobs. Test tooling (requirements-dev.txt) never enters
+# it; the Locust load generator has an image of its own (the `loadtest` stage).
 #
 #   make docker-build            # docker build -t ecommerce-api:<version> .
 #
 # Stage 1 compiles the wheels (mysqlclient needs gcc and the MariaDB headers) into a
-# virtualenv; stage 2 copies only that virtualenv, the code and the collected static
+# virtualenv; the last stage copies only that virtualenv, the code and the collected static
 # files, and runs as an unprivileged numeric user on a read-only root filesystem.
 #
 # The base image is pinned to its full patch tag. Pin its digest as well wherever a
@@ -28,9 +28,38 @@ RUN apt-get update \
 
 WORKDIR /build
 COPY requirements.txt .
+# setuptools comes with every venv and nothing here imports it at run time.
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip wheel --wheel-dir /build/wheels -r requirements.txt \
-    && /opt/venv/bin/pip install --no-index --find-links /build/wheels -r requirements.txt
+    && /opt/venv/bin/pip install --no-index --find-links /build/wheels -r requirements.txt \
+    && /opt/venv/bin/pip uninstall --yes --quiet setuptools
+
+
+# The load generator (`docker build --target loadtest`; docker-compose.yml's and
+# deploy/k8s/loadtest's Locust): Locust and the locustfile, nothing of the API. Its own
+# image because Locust brings pytest, gevent and Flask, which the API image must not carry.
+# Placed before the runtime stage, so a plain `docker build` still ends with the API image.
+FROM python:3.11.14-slim-bookworm AS loadtest
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+
+COPY requirements-loadtest.txt /tmp/
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install -r /tmp/requirements-loadtest.txt \
+    && rm /tmp/requirements-loadtest.txt \
+    && groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
+        --shell /usr/sbin/nologin app
+
+WORKDIR /app
+COPY loadtest/locustfile.py loadtest/
+USER 10001:10001
+EXPOSE 8089 5557
+CMD ["locust", "-f", "loadtest/locustfile.py"]
 
 
 FROM python:3.11.14-slim-bookworm AS runtime

@@ -11,8 +11,11 @@ COMPOSE ?= docker compose
 
 .PHONY: docker-build docker-smoke docker-run docker-stop k8s-secrets k8s-deploy k8s-delete k8s-status
 
-docker-build: ## Build the API image (IMAGE=ecommerce-api:1.0.0)
+LOADTEST_IMAGE ?= ecommerce-loadtest:$(IMAGE_TAG)
+
+docker-build: ## Build the API image (IMAGE=ecommerce-api:1.0.0) and the Locust image (LOADTEST_IMAGE)
 	docker build --pull -t $(IMAGE) .
+	docker build --target loadtest -t $(LOADTEST_IMAGE) .
 
 # Root: installs docker.io, debootstrap and nginx when missing and starts dockerd when none
 # answers. Not part of `make test`; .ci/run calls it after the tests. SMOKE_SOURCE=HEAD builds
@@ -22,7 +25,7 @@ docker-smoke: $(STAMP) ## Build the image for real, run it hardened: 3 replicas 
 
 docker-run: ## Run the whole shop with Docker Compose on :8080 (needs .env, see .env.example)
 	@test -f .env || { echo "No .env: cp .env.example .env, then set SECRET_KEY and the passwords"; exit 1; }
-	API_IMAGE=$(IMAGE) $(COMPOSE) up --build --detach
+	API_IMAGE=$(IMAGE) LOADTEST_IMAGE=$(LOADTEST_IMAGE) $(COMPOSE) up --build --detach
 	@echo "http://localhost:$${HTTP_PORT:-8080} once healthy: $(COMPOSE) ps"
 
 docker-stop: ## Stop the Compose stack (the database volumes stay)

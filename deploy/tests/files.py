@@ -171,13 +171,20 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     return lines
 
 
+def runtime_instructions() -> list[tuple[str, str]]:
+    """The last stage's: the API image a plain `docker build` produces."""
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (instruction, _) in enumerate(instructions) if instruction == "FROM")
+    return instructions[last_from:]
+
+
 def dockerfile_healthcheck_command() -> list[str]:
     """The exec-form command of the image's HEALTHCHECK."""
-    (arguments,) = [args for instruction, args in dockerfile_instructions() if instruction == "HEALTHCHECK"]
+    (arguments,) = [args for instruction, args in runtime_instructions() if instruction == "HEALTHCHECK"]
     exec_form = arguments[arguments.index("CMD ") + 4 :]
     return json.loads(exec_form)
 
 
 def dockerfile_cmd() -> list[str]:
-    (arguments,) = [args for instruction, args in dockerfile_instructions() if instruction == "CMD"]
+    (arguments,) = [args for instruction, args in runtime_instructions() if instruction == "CMD"]
     return json.loads(arguments) if arguments.startswith("[") else shlex.split(arguments)

@@ -121,6 +121,9 @@ def test_locust_runs_only_in_the_load_profile():
         service = services()[name]
         assert service["profiles"] == ["load"]
         assert "loadtest/locustfile.py" in service["command"]
+        # Locust's own image: the API image carries no load or test tooling.
+        assert service["build"] == {"context": ".", "target": "loadtest"}
+        assert service["image"] != services()["api"]["image"]
     assert "nginx" in files.parse_env_file(files.ENV_EXAMPLE)["ALLOWED_HOSTS"].split(",")
 
 
@@ -131,12 +134,12 @@ def test_compose_reads_only_documented_variables():
 
 
 def test_image_runs_the_production_server_as_an_unprivileged_user():
-    instructions = files.dockerfile_instructions()
+    instructions = files.runtime_instructions()
     assert files.dockerfile_cmd() == ["gunicorn", "-c", "gunicorn.conf.py", "ecommerce.wsgi"]
     assert ("EXPOSE", "8080") in instructions
     assert ("USER", "10001:10001") in instructions
-    # No secret in ENV or ARG: the build-time key exists only in its RUN.
-    for instruction, arguments in instructions:
+    # No secret in ENV or ARG of any stage: the build-time key exists only in its RUN.
+    for instruction, arguments in files.dockerfile_instructions():
         if instruction in {"ENV", "ARG"}:
             assert not re.search(r"SECRET|PASSWORD|_URL", arguments), arguments
     env = " ".join(arguments for instruction, arguments in instructions if instruction == "ENV")
@@ -155,3 +158,22 @@ def test_runtime_stage_carries_only_the_client_library():
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
     ignored = set((files.ROOT / ".dockerignore").read_text().split())
     assert {".env", "**/secrets.env", ".git", ".venv", "var"} <= ignored
+
+
+def requirement_names(path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-r"):
+            names.add(re.split(r"[\[=<>~!; ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_the_api_image_installs_no_test_or_load_tooling():
+    """requirements.txt is what the image installs (make docker-smoke checks the image itself)."""
+    production = requirement_names(files.ROOT / "requirements.txt")
+    assert not production & {"pytest", "pytest-django", "nx-27017", "locust", "ruff", "schemathesis"}
+    assert "locust" in requirement_names(files.ROOT / "requirements-loadtest.txt")
+    development = (files.ROOT / "requirements-dev.txt").read_text().split()
+    assert "requirements.txt" in development and "requirements-loadtest.txt" in development
+    assert {"pytest", "pytest-django", "nx-27017"} <= requirement_names(files.ROOT / "requirements-dev.txt")

@@ -60,7 +60,8 @@ def test_kustomize_renders_valid_resources(tmp_path, directory):
     assert "name: ecommerce-secrets\n" not in rendered.stdout
     assert "name: ecommerce-config\n" not in rendered.stdout
     assert "image: ecommerce-api\n" not in rendered.stdout
-    assert "image: registry.example.com/shop/ecommerce-api:1.0.0" in rendered.stdout
+    (pinned,) = files.yaml.safe_load((files.DEPLOY / directory / "kustomization.yaml").read_text())["images"]
+    assert f"image: {pinned['newName']}:{pinned['newTag']}" in rendered.stdout
 
 
 def test_dockerfile_passes_hadolint():
