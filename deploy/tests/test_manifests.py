@@ -289,7 +289,7 @@ def test_api_shuts_down_gracefully_within_the_grace_period(api):
 
 def test_api_runs_as_the_image_user_on_a_read_only_root(api):
     spec = files.pod_spec(api)
-    (user,) = [args for instruction, args in files.dockerfile_instructions() if instruction == "USER"]
+    (user,) = [args for instruction, args in files.runtime_instructions() if instruction == "USER"]
     assert user == "10001:10001"
     assert spec["securityContext"]["runAsUser"] == 10001
     (container,) = spec["containers"]
@@ -480,6 +480,22 @@ def test_repair_cronjobs_run_like_the_migration_job(name):
     assert secret_env == [var for var in job_container["env"] if "valueFrom" in var]
     for key in ("securityContext", "volumes", "automountServiceAccountToken", "enableServiceLinks"):
         assert files.pod_spec(cronjob)[key] == files.pod_spec(migrate)[key], key
+
+
+def test_mysql_waits_for_its_longest_statement_in_every_pod_that_uses_it():
+    """mysqlclient's read timeout cuts a statement still running: a pod that raises its
+    statement timeout for long reads (the repairs) and reaches MySQL must raise that too, or
+    its long statements die after the requests' few seconds."""
+    raised = []
+    for workload in workloads():
+        if "mysql" not in CLIENT_DATABASES.get(workload["metadata"]["name"], set()):
+            continue
+        (container,) = files.pod_spec(workload)["containers"]
+        own = {var["name"]: var["value"] for var in container.get("env", []) if "value" in var}
+        if "DB_STATEMENT_TIMEOUT_MS" in own:
+            raised.append(workload["metadata"]["name"])
+            assert int(own["MYSQL_IO_TIMEOUT"]) * 1000 > int(own["DB_STATEMENT_TIMEOUT_MS"]), raised[-1]
+    assert sorted(raised) == ["ecommerce-catalog-repair", "ecommerce-migrate", "ecommerce-reconcile-orders"]
 
 
 # --- The events relay -------------------------------------------------------------------------------
