@@ -10,6 +10,7 @@ Functions take and return plain Python values (str ids, Decimal prices), never r
 a malformed id finds nothing.
 """
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -296,6 +297,23 @@ def product_insert(product: Product) -> Product:
 def products_insert_many(documents: list[dict]) -> list[str]:
     """Bulk insert of `product_document`s (seeding); their ids, in order."""
     return [str(oid) for oid in _products().insert_many(documents).inserted_ids] if documents else []
+
+
+def products_insert(products: list[Product]) -> list[Product]:
+    """Bulk insert of new products (seeding) in one round trip; them with their ids, in order."""
+    ids = products_insert_many([_document(product) for product in products])
+    return [dataclasses.replace(product, id=product_id) for product, product_id in zip(products, ids, strict=True)]
+
+
+def products_replace_many(products: list[Product]) -> int:
+    """`product_replace` for many products in one round trip (seeding); how many were written."""
+    if not products:
+        return 0
+    writes = [
+        ReplaceOne({"_id": ObjectId(p.id), "revision": p.revision}, {**_document(p), "revision": p.revision + 1})
+        for p in products
+    ]
+    return _products().bulk_write(writes, ordered=False).matched_count
 
 
 def product_find_one(product_id: str) -> Product | None:

@@ -243,7 +243,7 @@ def variant_create(
     parent = _parent_for_variants(parent_id)
     options = _variant_options(parent, options)
     variant = repository.new_product(
-        name=name or f"{parent.name} ({' / '.join(options.values())})",
+        name=name or _variant_name(parent, options),
         price=price,
         description=parent.description if description is None else description,
         sku=sku,
@@ -271,6 +271,61 @@ def variant_create(
     return variant
 
 
+def _variant_name(parent: Product, options: dict[str, str]) -> str:
+    """A variant's default name: its parent's with the option values, "Tee (M / Red)"."""
+    return f"{parent.name} ({' / '.join(options.values())})"
+
+
+def _summarised(parent: Product, variants: list[Product]) -> Product:
+    """The parent with its summary of these variants and its price: the cheapest active one's."""
+    summaries = tuple(
+        VariantSummary(id=v.id, sku=v.sku, options=v.options, price=v.price, is_active=v.is_active) for v in variants
+    )
+    prices = [v.price for v in variants if v.is_active]
+    return dataclasses.replace(parent, variants=summaries, price=min(prices) if prices else None)
+
+
+@invalidates_catalog
+def product_groups_create_many(*, groups: list[tuple[dict, list[dict]]]) -> list[tuple[Product, list[Product]]]:
+    """Parents with their variants in bulk, for seeding: three MongoDB round trips for any
+    number (the parents, the variants, the parents' summaries). Each group is the parent's
+    fields (`repository.new_product`'s, with `option_names`, and optionally `rating_sum` and
+    `rating_count`) and its variants' (`sku`, `options`, `price`, ...; category, tags and
+    creation time are the parent's). Writes no inventory rows and runs no hooks: the seed
+    writes the variants' rows in bulk itself."""
+    built = []
+    for parent_fields, variants_fields in groups:
+        fields = dict(parent_fields)
+        ratings = {name: fields.pop(name) for name in ("rating_sum", "rating_count") if name in fields}
+        parent = dataclasses.replace(repository.new_product(kind=repository.PARENT, price=None, **fields), **ratings)
+        variants = [
+            repository.new_product(
+                kind=repository.VARIANT,
+                category_id=parent.category_id,
+                tags=parent.tags,
+                now=parent.created_at,
+                **{
+                    "name": _variant_name(parent, variant["options"]),
+                    "description": parent.description,
+                    "images": parent.images,
+                    **variant,
+                },
+            )
+            for variant in variants_fields
+        ]
+        built.append((parent, variants))
+    parents = repository.products_insert([parent for parent, _ in built])
+    pairs = zip(parents, built, strict=True)
+    variants = repository.products_insert([dataclasses.replace(v, parent_id=p.id) for p, (_, vs) in pairs for v in vs])
+    groups_out, start = [], 0
+    for parent, (_, planned) in zip(parents, built, strict=True):
+        own = variants[start : start + len(planned)]
+        start += len(planned)
+        groups_out.append((_summarised(parent, own), own))
+    repository.products_replace_many([parent for parent, _ in groups_out])
+    return [(dataclasses.replace(parent, revision=parent.revision + 1), own) for parent, own in groups_out]
+
+
 def _parent_refresh(parent_id: str) -> Product | None:
     """Rewrite a parent's summary of its variants and its price (the cheapest active variant)
     from the variant documents, whole, under its revision counter. None when the parent is gone.
@@ -282,18 +337,11 @@ def _parent_refresh(parent_id: str) -> Product | None:
     our change anyway.
     """
 
-    def summarise(parent: Product) -> Product:
-        variants = repository.variants_of([parent.id])
-        summaries = tuple(
-            VariantSummary(id=v.id, sku=v.sku, options=v.options, price=v.price, is_active=v.is_active)
-            for v in variants
-        )
-        prices = [v.price for v in variants if v.is_active]
-        return dataclasses.replace(parent, variants=summaries, price=min(prices) if prices else None)
-
     try:
         parent = _update_optimistically(
-            load=lambda: repository.product_find_one(parent_id), change=summarise, what="product"
+            load=lambda: repository.product_find_one(parent_id),
+            change=lambda parent: _summarised(parent, repository.variants_of([parent.id])),
+            what="product",
         )
     except ConflictError:
         logger.info("Parent %s summary: other writes won every attempt and hold this change", parent_id)

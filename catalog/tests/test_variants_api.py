@@ -476,3 +476,40 @@ def test_repair_knows_the_kinds(staff_client, tee):
     assert docs[parent_id]["price_cents"] == 950
     again = services.catalog_repair(grace=timedelta(0))
     assert again == services.RepairReport()
+
+
+def test_groups_created_in_bulk_read_like_variants_added_one_by_one(anon_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    category = make_category("Knitwear")
+    made = services.product_groups_create_many(
+        groups=[
+            (
+                {"name": "Scarf", "option_names": ["Colour"], "category_id": category.id, "tags": ["wool"],
+                 "now": timezone.now() - timedelta(days=3), "rating_sum": 9, "rating_count": 2},
+                [{"sku": f"SC-{c}", "options": {"Colour": c}, "price": Decimal(p), "is_active": c != "Red"}
+                 for c, p in (("Red", "5.00"), ("Blue", "7.00"), ("Grey", "6.00"))],
+            ),
+            ({"name": "Cap", "option_names": ["Size"], "now": timezone.now()}, []),
+        ]
+    )  # fmt: skip
+
+    (scarf, scarf_variants), (cap, cap_variants) = made
+    body = anon_client.get(f"/api/products/{scarf.id}").json()
+    assert (body["kind"], body["price"], body["rating"]) == ("parent", "6.00", {"average": "4.50", "count": 2})
+    assert [(v["sku"], v["price"], v["in_stock"]) for v in body["variants"]] == [
+        ("SC-Blue", "7.00", False),
+        ("SC-Grey", "6.00", False),
+    ]  # no stock rows: the seed writes them in bulk itself
+    variant = anon_client.get(f"/api/products/{scarf_variants[1].id}").json()
+    assert (variant["name"], variant["parent_id"], variant["category_id"], variant["tags"]) == (
+        "Scarf (Blue)",
+        scarf.id,
+        category.id,
+        ["wool"],
+    )
+    assert anon_client.get(f"/api/products/{cap.id}").json()["price"] is None and cap_variants == []
+    assert anon_client.get("/api/products/search", {"q": "sc-grey"}).json()["results"][0]["id"] == scarf.id
+    assert services.catalog_repair(dry_run=True, grace=timedelta(0)).parents_refreshed == []
