@@ -63,6 +63,9 @@ NOUNS = {
     "Music": ["Vinyl Record", "Songbook"],
 }
 TAGS = ["sale", "new", "bestseller", "gift", "eco", "limited", "premium", "handmade"]
+# Clothing categories -> garments sold as parents with Size x Colour variants.
+GARMENTS = {"Men": ["Tee", "Polo", "Hoodie"], "Women": ["Tee", "Cardigan", "Blouse"], "Kids": ["Tee", "Hoodie"]}
+SIZES = ["XS", "S", "M", "L", "XL"]
 COLORS = ["black", "white", "red", "blue", "green", "natural", "grey"]
 FIRST_NAMES = ["Ada", "Ben", "Chloe", "David", "Elena", "Femi", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Leo"]
 LAST_NAMES = ["Adams", "Berg", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hansen", "Ito", "Jensen", "Khan"]
@@ -94,12 +97,14 @@ class Command(BaseCommand):
         if catalog_repository.product_count({}) or User.objects.filter(email__startswith="customer1@").exists():
             raise CommandError("The shop already has data: seed refuses to seed twice. Use fresh databases.")
         self.rng = random.Random(options["seed"])
+        self.seed = options["seed"]
         self.now = timezone.now()
         admin = None if options["no_admin"] else self._admin()
         users = self._users(options["users"], options["password"] or DEFAULT_PASSWORD)
         leaves = self._categories()
         products = self._products(options["products"], leaves, users)
         self._inventory(products, options["stock"])
+        self._product_groups(max(1, options["products"] // 25), leaves, users, options["stock"])
         self._wishlists_and_carts(users, products)
         self._orders(options["orders"], users, products)
         self.stdout.write(
@@ -207,6 +212,56 @@ class Command(BaseCommand):
             plans.append({"id": product_id, "name": document["name"], "active": document["is_active"],
                           "price": Decimal(document["price_cents"]) / 100})  # fmt: skip
         return plans
+
+    def _product_groups(self, count: int, leaves: list, users: list[User], stock: int | None) -> int:
+        """Clothing sold in Size x Colour: parents of 4 to 12 variants, each bought by its own id,
+        with its own SKU, price and stock row; reviews filed under the parents. Drawn from a
+        random stream of their own, so the rest of the shop is what the same seed always made
+        (the demo's orders predate the variants: shoppers buy them from the first run on)."""
+        rng = random.Random(f"variants-{self.seed}")
+        clothing = [leaf for leaf in leaves if leaf[1] in GARMENTS] or leaves
+        groups, review_plans = [], []
+        for i in range(count):
+            category_id, category = rng.choice(clothing)
+            name = f"{rng.choice(ADJECTIVES)} {rng.choice(GARMENTS.get(category, ['Tee']))}"
+            reviewers = rng.sample(users, k=min(len(users), rng.choice([0, 1, 2, 3])))
+            ratings = [rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 3, 6, 8])[0] for _ in reviewers]
+            base = rng.randint(1500, 5000)
+            sizes = SIZES[rng.randint(0, 1) :][: rng.randint(2, 4)]
+            colours = rng.sample(COLORS, k=rng.randint(2, 3))
+            parent = {
+                "name": name, "description": f"{name}, in {len(sizes)} sizes and {len(colours)} colours.",
+                "category_id": category_id, "tags": rng.sample(TAGS, k=rng.randint(1, 2)),
+                "images": [f"https://images.example.com/groups/{i + 1}.jpg"], "option_names": ["Size", "Colour"],
+                "now": self.now - timedelta(days=rng.randint(91, 365), minutes=i),
+                "rating_sum": sum(ratings), "rating_count": len(ratings),
+            }  # fmt: skip
+            variants = [
+                {"sku": f"GRP-{i + 1:05d}-{size}-{colour[:3].upper()}",
+                 "options": {"Size": size, "Colour": colour.title()},
+                 "price": (Decimal(base + 250 * n) / 100).quantize(Decimal("0.01")),
+                 "is_active": rng.random() > 0.05}
+                for n, size in enumerate(sizes) for colour in colours
+            ]  # fmt: skip
+            groups.append((parent, variants))
+            review_plans.append(list(zip(reviewers, ratings, strict=True)))
+        made = catalog_services.product_groups_create_many(groups=groups)
+        reviews_repository.reviews_insert_many([
+            reviews_repository.review_document(
+                product_id=parent.id, user_id=user.id, rating=rating, title=REVIEW_TITLES[rating],
+                body=f"{REVIEW_TITLES[rating]}. {rng.choice(REVIEW_BODIES)}",
+                created_at=self.now - timedelta(days=rng.randint(1, 90), minutes=rng.randint(0, 1440)),
+            )
+            for (parent, _), planned in zip(made, review_plans, strict=True)
+            for user, rating in planned
+        ])  # fmt: skip
+        rows = [
+            Inventory(product_id=variant.id, quantity=stock if stock is not None else rng.randint(0, 60),
+                      low_stock_threshold=10)
+            for _, variants in made for variant in variants
+        ]  # fmt: skip
+        Inventory.objects.using(MYSQL).bulk_create(rows, batch_size=2000)
+        return len(made)
 
     def _inventory(self, products: list[dict], stock: int | None) -> None:
         rows = []
