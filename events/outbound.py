@@ -140,7 +140,9 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float | Non
                 "Connection": "close",
             },
         )
-        connection.sock.settimeout(max(0.001, deadline - time.monotonic()))
+        # Kept: with Connection: close, getresponse() hands the socket over to the response.
+        sock = connection.sock
+        sock.settimeout(max(0.001, deadline - time.monotonic()))
         response = connection.getresponse()
         received = b""
         # Read at most RESPONSE_LIMIT bytes, each read bounded by what is left of the deadline.
@@ -148,7 +150,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float | Non
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError()
-            connection.sock.settimeout(remaining)
+            sock.settimeout(remaining)
             chunk = response.read1(RESPONSE_LIMIT - len(received))
             if not chunk:
                 break

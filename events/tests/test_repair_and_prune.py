@@ -69,7 +69,9 @@ def test_repair_does_not_repeat_a_stock_low_the_hook_wrote(customer_client, djan
 
 
 def test_product_events_follow_the_mongodb_write(staff_client):
-    created = staff_client.post("/api/products", {"name": "Lamp", "price": "20.00", "initial_stock": 50}, format="json").json()
+    created = staff_client.post(
+        "/api/products", {"name": "Lamp", "price": "20.00", "initial_stock": 50}, format="json"
+    ).json()
     staff_client.patch(f"/api/products/{created['id']}", {"price": "25.00"}, format="json")
     staff_client.delete(f"/api/products/{created['id']}")
     events = list(Event.objects.filter(type__startswith="product.").order_by("sequence"))
@@ -83,9 +85,13 @@ def test_product_events_follow_the_mongodb_write(staff_client):
 def test_product_events_lost_in_a_crash_are_written_once_by_repair_events(staff_client):
     hooks = catalog_services._product_changed_hooks
     with crash_after_commit(hooks, services.product_event_record):
-        kept = staff_client.post("/api/products", {"name": "Lamp", "price": "20.00", "initial_stock": 50}, format="json").json()
+        kept = staff_client.post(
+            "/api/products", {"name": "Lamp", "price": "20.00", "initial_stock": 50}, format="json"
+        ).json()
         staff_client.patch(f"/api/products/{kept['id']}", {"price": "25.00"}, format="json")
-    gone = staff_client.post("/api/products", {"name": "Vase", "price": "5.00", "initial_stock": 50}, format="json").json()
+    gone = staff_client.post(
+        "/api/products", {"name": "Vase", "price": "5.00", "initial_stock": 50}, format="json"
+    ).json()
     with crash_after_commit(hooks, services.product_event_record):
         staff_client.delete(f"/api/products/{gone['id']}")
     assert sorted(Event.objects.values_list("type", flat=True)) == ["product.created"]
