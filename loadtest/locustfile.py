@@ -26,11 +26,13 @@ SEARCH_TERMS = ["lamp", "steel", "cotton", "wireless", "oak", "pro", "mini", "cl
 SHIPPING = {"name": "Load Tester", "line1": "1 Test Street", "city": "Berlin", "postal_code": "10115", "country": "DE"}
 
 _catalog_lock = threading.Lock()
-_catalog: dict[str, list] = {"products": [], "categories": [], "tags": []}
+# products: what listings show (standalone products and parents); parents: those with variants;
+# buyable: what is bought by its own id (standalone products and the parents' active variants).
+_catalog: dict[str, list] = {"products": [], "parents": [], "buyable": [], "categories": [], "tags": []}
 
 
 def _load_catalog(client) -> None:
-    """Product and category ids for the users to pick from, read once per process."""
+    """Product, variant and category ids for the users to pick from, read once per process."""
     with _catalog_lock:
         if _catalog["products"]:
             return
@@ -50,6 +52,10 @@ def _load_catalog(client) -> None:
         with client.get("/api/categories?limit=100", name="setup: /api/categories", catch_response=True) as response:
             categories = response.json()["results"] if response.status_code == 200 else []
         _catalog["products"] = [p["id"] for p in products]
+        _catalog["parents"] = [p["id"] for p in products if p.get("kind") == "parent" and p.get("variants")]
+        _catalog["buyable"] = [p["id"] for p in products if p.get("kind", "standalone") == "standalone"] + [
+            v["id"] for p in products if p.get("kind") == "parent" for v in p.get("variants", [])
+        ]
         _catalog["categories"] = [c["id"] for c in categories]
         _catalog["tags"] = sorted({tag for p in products for tag in p.get("tags", [])}) or ["sale"]
         if not _catalog["products"]:
@@ -141,6 +147,27 @@ class Browser(FastHttpUser):
         with self.client.get(f"/api/products/{product_id}", name="/api/products/[id]", catch_response=True) as r:
             _expect(r, (200, 404), "price")
 
+    @task(3)
+    def pick_a_variant(self):
+        """Open a parent (its variants with their stock), then the variant a visitor would pick:
+        one in stock when there is one."""
+        if not _catalog["parents"]:
+            return
+        parent_id = random.choice(_catalog["parents"])
+        with self.client.get(f"/api/products/{parent_id}", name="/api/products/[parent]", catch_response=True) as r:
+            parent = _expect(r, (200, 404), "variants")
+        variants = (parent or {}).get("variants") or []
+        if not variants:
+            return
+        in_stock = [v for v in variants if v["in_stock"]]
+        variant = random.choice(in_stock or variants)
+        with self.client.get(
+            f"/api/products/{variant['id']}", name="/api/products/[variant]", catch_response=True
+        ) as r:
+            chosen = _expect(r, (200, 404), "options")
+            if chosen and chosen.get("parent_id") != parent_id:
+                r.failure("the variant names another parent")
+
     @task(2)
     def product_reviews(self):
         product_id = random.choice(_catalog["products"])
@@ -220,7 +247,8 @@ class Shopper(_SignedIn, FastHttpUser):
         self.order_ids: list[int] = []
 
     def _product(self) -> str:
-        return random.choice(_catalog["products"])
+        """What shoppers buy: a standalone product or a variant (a parent is never bought)."""
+        return random.choice(_catalog["buyable"] or _catalog["products"])
 
     @task(4)
     def add_to_cart(self):
