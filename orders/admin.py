@@ -115,7 +115,7 @@ class OrderAdmin(admin.ModelAdmin):
     def address(self, order):
         address = order.shipping_address or {}
         keys = [key for key in ADDRESS_ORDER if address.get(key)] + sorted(set(address) - set(ADDRESS_ORDER))
-        return format_html_join(format_html("<br>"), "{}", ((address[key],) for key in keys))
+        return format_html_join("", "{}<br>", ((address[key],) for key in keys))
 
     def has_add_permission(self, request):
         return False

@@ -691,3 +691,100 @@ def test_tokens_of_a_deactivated_account_are_refused(world):
 
     assert used.status_code == refreshed.status_code == 401
     assert used.json()["error"]["code"] == refreshed.json()["error"]["code"] == "authentication_failed"
+
+
+# --- the back office (/admin/): staff only, and only what their permissions allow ------------
+
+ADMIN_ROLES = ("anon", "customer", "staff", "clerk", "superuser")
+# A clerk is staff with the view permissions of the catalog, reviews, stock and orders.
+CLERK_PERMISSIONS = ["view_product", "view_category", "view_review", "view_inventory", "view_order"]
+LOGIN = 302  # the admin answers anyone not staff with its login page
+
+
+@dataclass(frozen=True)
+class AdminRow:
+    method: str
+    path: str
+    expect: tuple[int, int, int, int, int]  # for ADMIN_ROLES
+    body: Callable[[World], dict] | None = None
+    state: Callable[[World], object] | None = None
+
+
+ADMIN_ROWS = [
+    AdminRow("GET", "/admin/", (LOGIN, LOGIN, 200, 200, 200)),
+    AdminRow("GET", "/admin/catalog/product/", (LOGIN, LOGIN, 403, 200, 200)),
+    AdminRow("GET", "/admin/catalog/product/add/", (LOGIN, LOGIN, 403, 403, 200)),
+    AdminRow("GET", "/admin/catalog/product/{P}/change/", (LOGIN, LOGIN, 403, 200, 200)),
+    AdminRow("GET", "/admin/catalog/product/{P}/delete/", (LOGIN, LOGIN, 403, 403, 200)),
+    AdminRow(
+        "POST",
+        "/admin/catalog/product/",
+        (LOGIN, LOGIN, 403, 403, 302),
+        body=lambda w: {"action": "deactivate", "_selected_action": [w.p.id]},
+        state=lambda w: catalog_selectors.product_get(product_id=w.p.id, include_inactive=True).is_active,
+    ),
+    AdminRow("GET", "/admin/catalog/category/", (LOGIN, LOGIN, 403, 200, 200)),
+    AdminRow("GET", "/admin/catalog/category/{empty}/delete/", (LOGIN, LOGIN, 403, 403, 200)),
+    AdminRow("GET", "/admin/reviews/review/?product={P}", (LOGIN, LOGIN, 403, 200, 200)),
+    AdminRow(
+        "POST",
+        "/admin/reviews/review/{review}/delete/",
+        (LOGIN, LOGIN, 403, 403, 302),
+        body=lambda w: {"post": "yes"},
+        state=lambda w: _review(w) is not None,
+    ),
+    AdminRow("GET", "/admin/inventory/inventory/", (LOGIN, LOGIN, 403, 200, 200)),
+    AdminRow("GET", "/admin/inventory/inventory/{P}/change/", (LOGIN, LOGIN, 403, 200, 200)),
+    AdminRow("GET", "/admin/inventory/inventory/add/", (LOGIN, LOGIN, 403, 403, 403)),
+    AdminRow(
+        "POST",
+        "/admin/inventory/inventory/{P}/change/",
+        (LOGIN, LOGIN, 403, 403, 302),
+        body=lambda w: {"quantity": "7", "low_stock_threshold": "10", "restock": ""},
+        state=_stock,
+    ),
+    AdminRow("GET", "/admin/orders/order/", (LOGIN, LOGIN, 403, 200, 200)),
+    AdminRow("GET", "/admin/orders/order/{order}/change/", (LOGIN, LOGIN, 403, 200, 200)),
+    AdminRow("POST", "/admin/orders/order/{order}/status/paid/", (LOGIN, LOGIN, 403, 403, 302), state=_order_status),
+    AdminRow("GET", "/admin/cart/cartitem/add/", (LOGIN, LOGIN, 403, 403, 403)),
+    AdminRow("GET", "/admin/users/user/", (LOGIN, LOGIN, 403, 403, 200)),
+]
+
+
+def _admin_client(world: World, role: str):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    client = Client()
+    user = {"customer": world.owner, "staff": world.staff}.get(role)
+    if role == "clerk":
+        user = make_user("clerk@example.com", staff=True)
+        user.user_permissions.add(*Permission.objects.filter(codename__in=CLERK_PERMISSIONS))
+    elif role == "superuser":
+        user = make_user("boss@example.com", staff=True, is_superuser=True)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("row", "role", "expected"),
+    [
+        pytest.param(row, role, expected, id=f"{row.method} {row.path}-{role}")
+        for row in ADMIN_ROWS
+        for role, expected in zip(ADMIN_ROLES, row.expect, strict=True)
+    ],
+)
+def test_admin_page_answers_each_role_as_its_permissions_allow(world, row, role, expected):
+    before = row.state(world) if row.state else None
+    client = _admin_client(world, role)
+    body = row.body(world) if row.body else {}
+
+    response = getattr(client, row.method.lower())(world.path(row.path), body)
+
+    assert response.status_code == expected
+    if expected == LOGIN and role in ("anon", "customer"):
+        assert response["Location"].startswith("/admin/login/")
+    if row.state is not None:
+        after = row.state(world)
+        assert (after != before) == (role == "superuser"), "only an allowed write changes the stores"
