@@ -190,7 +190,11 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="api_products_variants_list",
-        responses={200: ProductSerializer(many=True), 400: _VARIANT_WRITE_ERRORS[400]},
+        responses={
+            200: ProductSerializer(many=True),
+            400: error_response("validation_error: the product is not a parent."),
+            404: error_response("not_found: no such product (customers: or an inactive one)."),
+        },
     )
     @action(detail=True, methods=["get"], url_path="variants")
     @cached_read
