@@ -586,6 +586,7 @@ def postprocess(result: dict, generator, request, public) -> dict:
     for path, item in result.get("paths", {}).items():
         for operation in item.values():
             _type_responses(path, operation)
+            _type_object_id_path_parameters(operation)
     _name_enum_members(result)
     return result
 
@@ -641,6 +642,27 @@ def _add_request_examples(schemas: dict) -> None:
 
 def _keyed_examples():
     return [(key, value) for key, value in _REQUEST_EXAMPLES.items() if isinstance(key, tuple)]
+
+
+# The domains whose ids are MongoDB ObjectIds (inventory names products by theirs).
+_OBJECT_ID_DOMAINS = {"products", "categories", "reviews", "wishlist", "inventory"}
+
+
+def _type_object_id_path_parameters(operation: dict) -> None:
+    """A product, category or review id in a path is 24 hex digits (anything else is a 404):
+    say so where a view declared it as a bare string or any segment."""
+    if not set(operation.get("tags", [])) & _OBJECT_ID_DOMAINS:
+        return
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        named_id = parameter["name"] == "id" or parameter["name"].endswith("_id")
+        if (
+            parameter.get("in") == "path"
+            and named_id
+            and schema.get("type") == "string"
+            and schema.get("pattern", "^[^/]+$") == "^[^/]+$"
+        ):
+            parameter["schema"] = {**schema, **OBJECT_ID_SCHEMA}
 
 
 def _header_ref(name: str) -> dict:
