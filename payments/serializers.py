@@ -89,3 +89,12 @@ class WebhookAckSerializer(serializers.Serializer):
     event_id = serializers.CharField(allow_blank=True)
     applied = serializers.BooleanField(help_text="Whether this delivery changed the ledger.")
     replayed = serializers.BooleanField(help_text="An event already applied: nothing changed.")
+
+
+def payment_representation(payment: Payment) -> dict:
+    """The payment as the API answers it (the `data` of its events)."""
+    return PaymentSerializer(payment).data
+
+
+def refund_representation(refund: Refund) -> dict:
+    return RefundSerializer(refund).data

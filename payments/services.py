@@ -26,9 +26,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from ecommerce.api.exceptions import ApplicationError, NotFoundError, ValidationFailed
+from events import services as event_services
 from orders import selectors as order_selectors
 from orders import services as order_services
-from payments import providers
+from payments import providers, selectors
 from payments.exceptions import (
     IdempotencyConflict,
     InvalidWebhook,
@@ -50,6 +51,7 @@ from payments.providers.base import (
     SignatureError,
 )
 from payments.providers.simulated import SIMULATED_EVENTS
+from payments.serializers import payment_representation, refund_representation
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +292,12 @@ def _refund_settle(*, refund_id: int, succeeded: bool, reference: str | None = N
             payment.refund_reserved -= refund.amount
         payment.status = _status(payment)
         _save(payment, "refunded", "refund_reserved", "status")
+        if succeeded:
+            refund.refresh_from_db()
+            # Last in the transaction: the outbox holds its lock until the commit.
+            event_services.event_write(
+                type="refund.succeeded", data=refund_representation(refund), order_id=payment.order_id
+            )
         return True
 
 
@@ -478,6 +486,13 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
         applied = _apply(event, payment, order)
         if applied:
             WebhookEvent.objects.filter(pk=record.pk).update(applied=True)
+        if applied and event.kind == EventKind.CAPTURED:
+            # Last in the transaction: the outbox holds its lock until the commit.
+            event_services.event_write(
+                type="payment.captured",
+                data=payment_representation(selectors.payment_get(payment_id=payment.pk)),
+                order_id=payment.order_id,
+            )
     return WebhookOutcome(event_id=event.id, applied=applied, replayed=False)
 
 

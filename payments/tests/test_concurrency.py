@@ -73,6 +73,10 @@ def test_a_capture_sent_five_times_while_the_client_retries_pays_once(payments_a
         (f"evt_payment.captured_{payment['id']}", True)
     ]
     assert Order.objects.get(pk=order["id"]).status == "paid"
+    # One paid transition, one capture: the order's timeline as the API answers it.
+    timeline = requests.get(f"{payments_api.url}/api/orders/{order['id']}/events", headers=auth(buyer), timeout=30)
+    types = [e["type"] for e in timeline.json()["results"]]
+    assert (types.count("order.paid"), types.count("payment.captured")) == (1, 1), types
     assert money_check() == []
 
 

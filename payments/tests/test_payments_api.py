@@ -263,6 +263,15 @@ def test_cancelling_a_paid_order_refunds_it_and_returns_the_stock_once(
     assert Payment.objects.get().status == "refunded"
     assert stock(mug.id) == (10, 0)
     assert [r.status for r in reservations()] == ["released"]
+    timeline = customer_client.get(f"/api/orders/{order['id']}/events").json()["results"]
+    assert [e["type"] for e in timeline] == [
+        "order.created",
+        "order.paid",
+        "payment.captured",
+        "order.cancelled",
+        "refund.succeeded",
+    ]
+    assert timeline[-1]["data"]["amount"] == "25.00" and timeline[2]["data"]["captured"] == "25.00"
     assert money_check() == []
 
 
