@@ -16,15 +16,20 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from cart import services as cart_services
+from cart.models import CartItem
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from ecommerce.routers import MYSQL
+from ecommerce.stores import mongo
 from ecommerce.testing.helpers import client_for, make_user
+from inventory import services as inventory_services
 from inventory.models import Inventory, StockReservation
 from orders import services as order_services
 from orders.models import Order
 from payments import services as payment_services
 from reviews import services as review_services
+from users.models import User
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -460,3 +465,63 @@ def test_an_order_page_shows_its_payments_and_its_timeline(admin_client, shop, c
     assert [event[1] for event in panels["Timeline"]["rows"]] == ["order.created", "order.paid"]
     assert Order.objects.get(pk=placed.order.pk).status == "paid"
     assert "Ship" in page.content.decode() and "Mark paid" not in page.content.decode()
+
+
+def test_a_stock_row_is_restocked_from_its_page_and_an_orphan_row_deleted(admin_client, shop):
+    lamp = shop["lamp"]
+    orphan = "a" * 24  # a row whose product is gone (a deletion cut short)
+    inventory_services.inventory_create(product_id=orphan, quantity=0)
+
+    admin_client.post(
+        f"/admin/inventory/inventory/{lamp.id}/change/", {"quantity": "3", "low_stock_threshold": "10", "restock": "4"}
+    )
+    confirm = admin_client.get(f"/admin/inventory/inventory/{orphan}/delete/")
+    admin_client.post(f"/admin/inventory/inventory/{orphan}/delete/", {"post": "yes"})
+    refused = admin_client.post(f"/admin/inventory/inventory/{lamp.id}/delete/", {"post": "yes"}, follow=True)
+
+    assert _stock(lamp.id) == (7, 0)
+    assert confirm.status_code == 200
+    assert not Inventory.objects.using(MYSQL).filter(product_id=orphan).exists()
+    assert any("delete the product instead" in m for m in _messages(refused))
+    assert Inventory.objects.using(MYSQL).filter(product_id=lamp.id).exists()
+
+
+def test_a_cart_line_removed_by_staff_goes_through_the_cart(admin_client, shop, customer):
+    cart_services.cart_item_add(user_id=customer.pk, product_id=shop["lamp"].id, quantity=2)
+    (item,) = CartItem.objects.filter(user=customer)
+
+    listed = admin_client.get("/admin/cart/cartitem/")
+    admin_client.post(f"/admin/cart/cartitem/{item.pk}/delete/", {"post": "yes"})
+
+    assert "Desk lamp" in listed.content.decode()
+    assert not CartItem.objects.filter(user=customer).exists()
+
+
+def test_accounts_change_through_the_users_services(admin_client, boss, customer):
+    clerk = make_user("clerk@example.com", staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user", "delete_user"]))
+    as_clerk = Client()
+    as_clerk.force_login(clerk)
+    review_services.wishlist_item_add(
+        actor=customer,
+        user_id=customer.pk,
+        product_id=catalog_services.product_create(name="Mug", price=Decimal("3.00")).id,
+    )
+    form = {
+        "email": customer.email,
+        "first_name": "Cathy",
+        "last_name": "Customer",
+        "phone": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+
+    on_boss = as_clerk.get(f"/admin/users/user/{boss.pk}/delete/")
+    deactivated = admin_client.post(f"/admin/users/user/{customer.pk}/change/", form)
+    version = User.objects.get(pk=customer.pk).token_version
+    admin_client.post(f"/admin/users/user/{customer.pk}/delete/", {"post": "yes"})
+
+    assert on_boss.status_code == 403 and User.objects.filter(pk=boss.pk).exists()
+    assert deactivated.status_code == 302 and version == customer.token_version + 1
+    assert not User.objects.filter(pk=customer.pk).exists()
+    assert mongo.get_db()["wishlist_entries"].count_documents({"user_id": customer.pk}) == 0
