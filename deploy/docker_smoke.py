@@ -57,9 +57,10 @@ DB = os.environ.get("SMOKE_DB", "ecommerce_smoke")
 REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/3")
 BUYERS = int(os.environ.get("SMOKE_BUYERS", "30"))
 UNITS = int(os.environ.get("SMOKE_UNITS", "10"))
-# The image built from the commit before the requirements split measured 405 MB on the
-# stand-in base (deploy/README.md); the budget holds the gain.
-MAX_IMAGE_MB = float(os.environ.get("SMOKE_MAX_IMAGE_MB", "390"))
+# Before the requirements split the image measured 384 MB on the stand-in base; with the
+# split (and the 49 MB that payments and events brought since) 362 MB (deploy/README.md).
+# The budget keeps it below where it started.
+MAX_IMAGE_MB = float(os.environ.get("SMOKE_MAX_IMAGE_MB", "383"))
 NGINX_PORT = int(os.environ.get("SMOKE_PORT", "18080"))
 REPLICA_PORTS = [NGINX_PORT + 1, NGINX_PORT + 2, NGINX_PORT + 3]
 HEALTHY_WITHIN_S = 60
@@ -291,7 +292,7 @@ def recreate_databases() -> None:
             "-U", pg.username or "postgres", "-d", "postgres"]  # fmt: skip
     run(
         [*psql, "-c", f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'],
-        env={**os.environ, "PGPASSWORD": pg.password or ""},
+        env={**os.environ, "PGPASSWORD": pg.password or "", "PGOPTIONS": "--client-min-messages=warning"},
     )
     mysql = ["mysql", "-h", my.hostname, "-P", str(my.port or 3306), "-u", my.username or "root"]
     if my.password:
