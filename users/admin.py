@@ -4,9 +4,14 @@ only, deactivating ends the account's tokens, deleting runs the on_user_deleted 
 wishlist goes). Staff rights (is_superuser, groups, permissions) exist only here; they are
 written as the only columns of their save."""
 
+from contextvars import ContextVar
+
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
 
 from ecommerce.api.exceptions import ApplicationError
 from users import services
@@ -14,6 +19,24 @@ from users.exceptions import SuperuserAccount
 from users.models import User
 
 _PROFILE = ["email", "first_name", "last_name", "phone", "is_staff"]
+# Who is setting a password on the admin's "change password" page (the form has no request).
+_acting_user: ContextVar = ContextVar("admin_acting_user")
+
+
+class PasswordSetForm(AdminPasswordChangeForm):
+    """Another account's new password, set through users.services: validated there, and
+    ending every token the account holds. No "unusable password" choice: to shut an
+    account out, deactivate it (which ends its tokens too)."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.fields.pop("usable_password", None)
+        self.fields["password1"].required = self.fields["password2"].required = True
+
+    def save(self, commit=True):
+        return services.user_update(
+            user=self.user, actor=_acting_user.get(), data={"password": self.cleaned_data["password1"]}
+        )
 
 
 @admin.register(User)
@@ -31,6 +54,20 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     actions = None  # no bulk delete around users.services
+    change_password_form = PasswordSetForm
+
+    def user_change_password(self, request, id, form_url=""):
+        if str(request.user.pk) == unquote(id):
+            # One's own password changes with the current one, on the admin's own page.
+            return redirect("admin:password_change")
+        acting = _acting_user.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        finally:
+            _acting_user.reset(acting)
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:

@@ -525,3 +525,16 @@ def test_accounts_change_through_the_users_services(admin_client, boss, customer
     assert deactivated.status_code == 302 and version == customer.token_version + 1
     assert not User.objects.filter(pk=customer.pk).exists()
     assert mongo.get_db()["wishlist_entries"].count_documents({"user_id": customer.pk}) == 0
+
+
+def test_a_password_set_by_staff_goes_through_the_users_services(admin_client, customer):
+    before = User.objects.get(pk=customer.pk).token_version
+    new = "An0ther-Str0ng-Passw0rd!"
+
+    weak = admin_client.post(f"/admin/users/user/{customer.pk}/password/", {"password1": "123", "password2": "123"})
+    done = admin_client.post(f"/admin/users/user/{customer.pk}/password/", {"password1": new, "password2": new})
+
+    assert weak.status_code == 200 and weak.context["form"].errors
+    assert done.status_code == 302
+    after = User.objects.get(pk=customer.pk)
+    assert after.check_password(new) and after.token_version == before + 1
