@@ -23,7 +23,7 @@ import random
 import signal
 import threading
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -205,30 +205,37 @@ class Relay:
         for future in [future for future in self._in_flight if future.done()]:
             del self._in_flight[future]
 
-    def run_once(self) -> int:
-        """Claim what fits in the free threads and start sending it; answers how many."""
+    def run_once(self) -> tuple[int, int]:
+        """Claim what fits in the free threads and start sending it; answers (claimed, free)."""
         self._reap()
         free = self.workers - len(self._in_flight)
         if free <= 0:
-            return 0
+            return 0, 0
         claimed = self.claim(free)
         for delivery in claimed:
             self._in_flight[self._pool.submit(self.send, delivery)] = delivery.webhook_id
-        return len(claimed)
+        return len(claimed), free
+
+    def _pause(self) -> None:
+        if self._in_flight:
+            # Claim again as soon as a send finishes (a thread, or a webhook's share, is free).
+            wait(list(self._in_flight), timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
+        else:
+            self.stopping.wait(self.poll_seconds)
 
     def run(self) -> None:
         logger.info("relay %s started (%s workers)", self.name, self.workers)
         try:
             while not self.stopping.is_set():
                 try:
-                    started = self.run_once()
+                    claimed, free = self.run_once()
                 except Exception:
                     # A database outage: wait and try again, the deliveries are safe in it.
                     logger.exception("relay %s: claim failed", self.name)
                     connection.close()
-                    started = 0
-                if not started:
-                    self.stopping.wait(self.poll_seconds)
+                    claimed, free = 0, 1
+                if claimed < free or free == 0:
+                    self._pause()
         finally:
             # Graceful stop: no new claims; the sends in flight finish and are recorded.
             self._pool.shutdown(wait=True)

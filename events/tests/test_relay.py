@@ -1,6 +1,5 @@
 """The relay as a real process, delivering to a receiver of the test's own on 127.0.0.1."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -137,10 +136,9 @@ def test_two_relays_share_the_work_without_sending_a_delivery_twice(receiver, ca
     count = 300
     events = stock_events(count)
     relays = [RelayProcess("--workers", "4", "--per-webhook", "4").start() for _ in range(2)]
-    started = time.monotonic()
     try:
         receiver.wait_for(count, timeout=120)
-        elapsed = time.monotonic() - started
+        elapsed = receiver.received[-1].at - receiver.received[0].at
         wait_until(lambda: Delivery.objects.filter(status="succeeded").count() == count, what="all recorded")
     finally:
         assert [relay.stop() for relay in relays] == [0, 0]
@@ -150,7 +148,7 @@ def test_two_relays_share_the_work_without_sending_a_delivery_twice(receiver, ca
     assert receiver.concurrent_repeats == 0
     assert Delivery.objects.count() == count
     with capsys.disabled():
-        print(f"\n[relay throughput] two relays delivered {count} events in {elapsed:.2f} s: {count / elapsed:.0f}/s")
+        print(f"\n[relay throughput] two relays delivered {count} events in {elapsed:.2f} s (first to last receipt): {count / elapsed:.0f}/s")
 
 
 def test_a_slow_endpoint_does_not_delay_the_others_and_times_out(receiver):
