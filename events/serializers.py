@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from events.models import Delivery, Event, Webhook
@@ -26,6 +27,7 @@ class EventFeedQuerySerializer(serializers.Serializer):
     type = serializers.CharField(required=False, max_length=64, help_text='An event type or "prefix.*".')
 
 
+@extend_schema_serializer(many=False)  # the feed answers one object, not a list of them
 class EventFeedSerializer(serializers.Serializer):
     results = EventSerializer(many=True)
     next_after = serializers.IntegerField(
