@@ -538,3 +538,19 @@ def test_a_password_set_by_staff_goes_through_the_users_services(admin_client, c
     assert done.status_code == 302
     after = User.objects.get(pk=customer.pk)
     assert after.check_password(new) and after.token_version == before + 1
+
+
+def test_product_pages_are_paginated_and_keep_their_filters(admin_client):
+    for n in range(27):
+        catalog_services.product_create(name=f"Spoon {n:02}", price=Decimal("1.00"), is_active=n % 3 != 0)
+
+    first = admin_client.get("/admin/catalog/product/", {"active": "yes"})
+    second = admin_client.get("/admin/catalog/product/", {"active": "yes", "p": "2"})
+    beyond = admin_client.get("/admin/catalog/product/", {"active": "yes", "p": "99"})
+
+    assert (first.context["count"], len(first.context["rows"]), len(second.context["rows"])) == (18, 18, 18)
+    everything = admin_client.get("/admin/catalog/product/")
+    last = admin_client.get("/admin/catalog/product/", {"p": "2"})
+    assert (everything.context["count"], len(everything.context["rows"]), len(last.context["rows"])) == (27, 25, 2)
+    assert [p["query"] for p in everything.context["pages"]] == ["?p=1", "?p=2"]
+    assert beyond.context["page"].number == 1 and second.context["page"].number == 1
