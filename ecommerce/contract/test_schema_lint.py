@@ -95,6 +95,18 @@ def test_redocly_finds_no_error_in_the_served_schema(live_api, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
 
 
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_the_one_html_answer_is_the_414_the_info_describes(live_api):
+    """No operation lists 414 (it would type every answer as `X | Error | str`); the info says
+    that the HTTP server refuses a request line over 4094 bytes with HTML, and it does."""
+    response = requests.get(f"{live_api.url}/api/products/search", params={"q": "a" * 5000}, timeout=30)
+
+    assert response.status_code == 414
+    assert response.headers["Content-Type"].startswith("text/html")
+    info = requests.get(f"{live_api.url}/api/schema.json", timeout=30).json()["info"]["description"]
+    assert "over 4094 bytes is refused with `414`" in " ".join(info.split())
+
+
 def test_every_operation_has_a_summary_a_description_and_its_domain_tag(schema):
     assert [tag["name"] for tag in schema["tags"]] == [tag["name"] for tag in TAGS]
     names = {tag["name"] for tag in TAGS}
