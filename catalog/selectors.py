@@ -63,19 +63,28 @@ def _in_stock(product_ids: list[str]) -> set[str]:
     return set(rows.values_list("product_id", flat=True))
 
 
-def products_get_many(*, product_ids: Iterable[str], cached: bool = False) -> dict[str, Product]:
-    """Products by id in one MongoDB query, inactive included; unknown ids are absent.
+def products_get_many(
+    *, product_ids: Iterable[str], cached: bool = False, include_parents: bool = False
+) -> dict[str, Product]:
+    """Products by id in one MongoDB query, inactive included; unknown ids are absent, and so
+    are parents unless `include_parents`: what carts, orders and wishlists hold is bought by
+    its own id, so by default a parent reads as no product at all (400, never a 500 on its
+    missing price).
 
     For the SQL side (carts, orders, inventory, analytics): each `Product` says its `kind`
     (`is_buyable`: standalone or variant), `parent_id` (variants), `sku`, `options`,
-    `name`, `price`, `is_active`, and for a parent its `variant_ids` (for the 400 of
-    `catalog.exceptions.ParentNotBuyable`).
+    `name`, `price`, `is_active`, and with `include_parents` a parent its `variant_ids`
+    (for the 400 of `catalog.exceptions.ParentNotBuyable`).
 
     `cached`: may come from the catalog cache (for showing a cart). Anything that charges
     money (orders) reads MongoDB itself."""
     if cached:
-        return cache.cached_products(set(product_ids), repository.product_find_many)
-    return repository.product_find_many(product_ids)
+        found = cache.cached_products(set(product_ids), repository.product_find_many)
+    else:
+        found = repository.product_find_many(product_ids)
+    if include_parents:
+        return found
+    return {product_id: product for product_id, product in found.items() if product.is_buyable}
 
 
 def product_exists(*, product_id: str) -> bool:

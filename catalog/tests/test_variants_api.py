@@ -360,7 +360,9 @@ def test_the_selector_for_the_sql_side_answers_kinds_skus_options_and_a_parents_
     parent_id, variants = tee
     standalone = services.product_create(name="Mug", price=Decimal("3.00"))
 
-    found = selectors.products_get_many(product_ids=[parent_id, variants[("S", "Blue")], standalone.id])
+    ids = [parent_id, variants[("S", "Blue")], standalone.id]
+    assert selectors.products_get_many(product_ids=ids).keys() == set(ids[1:])  # a parent is never bought
+    found = selectors.products_get_many(product_ids=ids, include_parents=True)
 
     parent, variant, mug = found[parent_id], found[variants[("S", "Blue")]], found[standalone.id]
     assert (parent.kind, parent.is_buyable, parent.price) == ("parent", False, Decimal("9.50"))
@@ -373,6 +375,34 @@ def test_the_selector_for_the_sql_side_answers_kinds_skus_options_and_a_parents_
         True,
     )
     assert (mug.kind, mug.parent_id, mug.options, mug.variant_ids) == ("standalone", None, {}, [])
+
+
+def test_a_parent_in_a_cart_or_an_order_is_a_400_that_stores_nothing(customer_client, customer, tee):
+    from cart.models import CartItem
+    from orders.models import Order
+
+    parent_id, variants = tee
+    address = {"name": "Ada", "line1": "1 High Street", "city": "London", "postal_code": "N1 9GU", "country": "GB"}
+
+    cart = customer_client.post(
+        f"/api/cart/{customer.pk}/items", {"product_id": parent_id, "quantity": 1}, format="json"
+    )
+    order = customer_client.post(
+        "/api/orders", {"items": [{"product_id": parent_id, "quantity": 1}], "shipping_address": address}, format="json"
+    )
+
+    assert (cart.status_code, order.status_code) == (400, 400)
+    assert cart.json()["error"]["code"] == order.json()["error"]["code"] == "validation_error"
+    assert not CartItem.objects.exists() and not Order.objects.exists()
+    assert _rows() == {variants[c]: stock for c, (_, _, stock) in TEE.items()}
+    # A variant is bought like any product, by its own id.
+    bought = customer_client.post(
+        "/api/orders",
+        {"items": [{"product_id": variants[("M", "Blue")], "quantity": 2}], "shipping_address": address},
+        format="json",
+    )
+    assert bought.status_code == 201
+    assert _rows()[variants[("M", "Blue")]] == 6
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
