@@ -1,5 +1,6 @@
 import uuid
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -16,7 +17,8 @@ class Event(models.Model):
     # The event's public id ("id" in the API, `webhook-id` on delivery), the same on every redelivery.
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     type = models.CharField(max_length=64)
-    data = models.JSONField()
+    # DjangoJSONEncoder: a representation that carries a datetime or Decimal still serializes.
+    data = models.JSONField(encoder=DjangoJSONEncoder)
     # The timeline's key: set for order events (no foreign key: orders are never deleted and
     # events outlive nothing they refer to; pruning is by age).
     order_id = models.BigIntegerField(null=True, blank=True)
