@@ -115,6 +115,9 @@ TEMPLATES = [
 CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 600)
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10000)
+# How long MySQL may leave a read or a write unanswered: a frozen server (or a cut link that
+# sends no reset) must not hold a worker for the statement timeout; a few seconds, then 503.
+MYSQL_IO_TIMEOUT = env_int("MYSQL_IO_TIMEOUT", 3)
 
 
 def _sql_database(url: str | None, sqlite_name: str) -> dict:
@@ -137,10 +140,9 @@ def _sql_database(url: str | None, sqlite_name: str) -> dict:
         options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
         options.setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
     elif engine == "django.db.backends.mysql":
-        timeout_s = max(1, DB_STATEMENT_TIMEOUT_MS // 1000)
         options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-        options.setdefault("read_timeout", timeout_s)
-        options.setdefault("write_timeout", timeout_s)
+        options.setdefault("read_timeout", MYSQL_IO_TIMEOUT)
+        options.setdefault("write_timeout", MYSQL_IO_TIMEOUT)
         options.setdefault("charset", "utf8mb4")
         options.setdefault("isolation_level", "read committed")
         options.setdefault("init_command", "SET sql_mode='STRICT_TRANS_TABLES'")
@@ -166,21 +168,37 @@ MONGO_DEFAULT_DB = "ecommerce"
 # read cache (invalidated on every catalog write). Without it, throttles count per process
 # and catalog reads are not cached (a per-process cache would serve stale products).
 REDIS_URL = env_str("REDIS_URL")
+# Redis is a cache: tens of milliseconds to connect or answer, then the request goes on
+# without it, and this process leaves it alone for REDIS_RETRY_SECONDS (ecommerce.stores.redis).
+REDIS_TIMEOUT_MS = env_int("REDIS_TIMEOUT_MS", 50)
+REDIS_RETRY_SECONDS = env_int("REDIS_RETRY_SECONDS", 5)
 # django-redis keeps one client per process; Django's own RedisCache builds one per call.
-# A cache that is down is a miss, not an error: catalog reads go to MongoDB and rate limits
-# let requests through until Redis is back (short timeouts, so no worker hangs on it).
+# A cache that is down is a miss, not an error: catalog reads go to MongoDB.
 _REDIS = {
     "BACKEND": "django_redis.cache.RedisCache",
     "LOCATION": REDIS_URL,
-    "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    "OPTIONS": {
+        "CONNECTION_FACTORY": "ecommerce.stores.redis.BreakerConnectionFactory",
+        "IGNORE_EXCEPTIONS": True,
+        "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
+        "SOCKET_TIMEOUT": REDIS_TIMEOUT_MS / 1000,
+    },
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 if REDIS_URL:
-    CACHES = {"default": _REDIS, "catalog": {**_REDIS, "KEY_PREFIX": "catalog"}}
+    CACHES = {
+        "default": _REDIS,
+        "catalog": {**_REDIS, "KEY_PREFIX": "catalog"},
+        # Rate-limit counters: a failure is raised, not read as "no attempts", so
+        # ecommerce.api.throttling counts in the process until Redis answers again.
+        "throttle": {**_REDIS, "OPTIONS": {**_REDIS["OPTIONS"], "IGNORE_EXCEPTIONS": False}},
+    }
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "catalog": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+        # The same memory as `default` (one LOCATION): clearing one clears both.
+        "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60) if REDIS_URL else 0
 

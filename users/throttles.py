@@ -1,25 +1,55 @@
-"""Login and registration limits, per client IP and per account; off with THROTTLE_ENABLED=0."""
+"""Login, refresh and registration limits; off with THROTTLE_ENABLED=0.
+
+Logins count failures, per client address and per (account, address): a stranger's wrong
+guesses, from wherever, never lock the owner out from their own address, and a guess the
+limits already refused is not counted again (FailureThrottle). Guessing one password from
+many addresses is slowed by each address's budget and by Argon2, not by locking the account.
+"""
 
 import hashlib
 
-from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
-
+from ecommerce.api.throttling import FailureThrottle, RateThrottle
 from users.models import normalize_email
 
 
-class _Switchable(SimpleRateThrottle):
-    def allow_request(self, request, view):
-        if not settings.THROTTLE_ENABLED:
-            return True
-        return super().allow_request(request, view)
+def _account_at(request, address: str) -> str | None:
+    email = request.data.get("email") if hasattr(request.data, "get") else None
+    if not isinstance(email, str) or not email:
+        return None
+    # Hashed: a fixed-length cache key whatever the client sends, and no email in the cache.
+    pair = f"{normalize_email(email)}\0{address}"
+    return hashlib.sha256(pair.encode(errors="surrogatepass")).hexdigest()
 
 
-class LoginIpThrottle(_Switchable):
+class LoginIpThrottle(RateThrottle):
+    """Every login attempt from one address (the admin's login form)."""
+
     scope = "login_ip"
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginFailuresPerAddress(FailureThrottle):
+    """Failed API logins from one address, whatever the account; the same budget as the
+    admin's login form (one counter per address)."""
+
+    scope = "login_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginFailuresPerAccountAddress(FailureThrottle):
+    """Failed logins to one account from one address."""
+
+    scope = "login_account"
+
+    def get_cache_key(self, request, view):
+        ident = _account_at(request, self.get_ident(request))
+        if ident is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class RefreshIpThrottle(LoginIpThrottle):
@@ -28,21 +58,7 @@ class RefreshIpThrottle(LoginIpThrottle):
     scope = "refresh_ip"
 
 
-class LoginAccountThrottle(_Switchable):
-    """Slows guessing one account's password from many addresses."""
-
-    scope = "login_account"
-
-    def get_cache_key(self, request, view):
-        email = request.data.get("email") if hasattr(request.data, "get") else None
-        if not isinstance(email, str) or not email:
-            return None
-        # Hashed: a fixed-length cache key whatever the client sends, and no email in the cache.
-        ident = hashlib.sha256(normalize_email(email).encode(errors="surrogatepass")).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-
-class RegisterIpThrottle(_Switchable):
+class RegisterIpThrottle(RateThrottle):
     scope = "register_ip"
 
     def get_cache_key(self, request, view):

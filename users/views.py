@@ -1,6 +1,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
@@ -19,7 +20,12 @@ from users.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from users.throttles import LoginAccountThrottle, LoginIpThrottle, RefreshIpThrottle, RegisterIpThrottle
+from users.throttles import (
+    LoginFailuresPerAccountAddress,
+    LoginFailuresPerAddress,
+    RefreshIpThrottle,
+    RegisterIpThrottle,
+)
 
 _ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The user's id.")
 _UPDATE_RESPONSES = {
@@ -105,7 +111,14 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     """Email and password in, an access and a refresh JWT out."""
 
     serializer_class = BoundedTokenObtainSerializer
-    throttle_classes = [LoginIpThrottle, LoginAccountThrottle]
+    # Failure counters (users.throttles): checked before the password is, counted after it failed.
+    throttle_classes = [LoginFailuresPerAddress, LoginFailuresPerAccountAddress]
+
+    def check_throttles(self, request):
+        self._login_throttles = self.get_throttles()
+        refused = [throttle.wait() for throttle in self._login_throttles if not throttle.allow_request(request, self)]
+        if refused:
+            self.throttled(request, max((wait for wait in refused if wait is not None), default=None))
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -114,7 +127,12 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     )
     def post(self, request, *args, **kwargs):
         """Sign in: email and password in, an access and a refresh token out."""
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            for throttle in self._login_throttles:
+                throttle.record_failure()
+            raise
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import warnings
 from datetime import timedelta
 from decimal import Decimal
@@ -26,6 +27,7 @@ from cart.models import CartItem
 from catalog import repository as catalog_repository
 from catalog import services as catalog_services
 from catalog.tests.factories import insert_products
+from ecommerce.api.throttling import RateThrottle
 from ecommerce.routers import MYSQL
 from ecommerce.stores import mongo
 from ecommerce.testing.helpers import BASE_DIR, TEST_PASSWORD, client_for, make_user
@@ -93,16 +95,54 @@ def test_login_is_throttled_per_address_whatever_the_account(customer):
 
 
 @override_settings(THROTTLE_ENABLED=True)
-def test_login_is_throttled_per_account_across_addresses(customer, other_customer):
+def test_login_failures_are_limited_per_account_and_address(customer, other_customer):
     allowed = _rate("login_account")
     assert allowed < _rate("login_ip")
-    answers = [_login(customer.email, ip=f"10.0.1.{n}").status_code for n in range(allowed)]
+    answers = [_login(customer.email, ip="10.0.1.1").status_code for _ in range(allowed)]
 
     assert answers == [401] * allowed
     # Spelling the address differently is the same account.
-    _assert_rate_limited(_login("  CUSTOMER@Example.com", ip="10.0.2.1"))
-    _assert_rate_limited(_login(customer.email, TEST_PASSWORD, ip="10.0.2.2"))
-    assert _login(other_customer.email, TEST_PASSWORD, ip="10.0.2.3").status_code == 200
+    _assert_rate_limited(_login("  CUSTOMER@Example.com", ip="10.0.1.1"))
+    _assert_rate_limited(_login(customer.email, TEST_PASSWORD, ip="10.0.1.1"))
+    # The address still has budget for other accounts.
+    assert _login(other_customer.email, TEST_PASSWORD, ip="10.0.1.1").status_code == 200
+
+
+@override_settings(THROTTLE_ENABLED=True)
+def test_strangers_guessing_from_many_addresses_cannot_lock_the_owner_out(customer, staff):
+    for victim in (customer, staff):
+        for n in range(5):
+            address = f"10.0.{n}.66"
+            answers = [_login(victim.email, ip=address).status_code for _ in range(_rate("login_account"))]
+            assert answers == [401] * _rate("login_account")
+            _assert_rate_limited(_login(victim.email, ip=address))
+
+    # From their own address, the owners (staff included) sign in as usual.
+    assert _login(customer.email, TEST_PASSWORD, ip="10.0.9.9").status_code == 200
+    assert _login(staff.email, TEST_PASSWORD, ip="10.0.9.10").status_code == 200
+
+
+@override_settings(THROTTLE_ENABLED=True)
+def test_attempts_the_address_limit_refused_do_not_count_against_the_account(customer, monkeypatch):
+    for n in range(_rate("login_ip")):
+        assert _login(f"guess{n}@example.com", ip="10.0.3.3").status_code == 401
+    for _ in range(3 * _rate("login_account")):
+        _assert_rate_limited(_login(customer.email, ip="10.0.3.3"))
+
+    # A minute later the address's window has passed: had the refused guesses counted, the
+    # account would still be limited from this address.
+    later = time.time() + 61
+    monkeypatch.setattr(RateThrottle, "timer", staticmethod(lambda: later))
+    answers = [_login(customer.email, ip="10.0.3.3").status_code for _ in range(_rate("login_account"))]
+    assert answers == [401] * _rate("login_account")
+    _assert_rate_limited(_login(customer.email, ip="10.0.3.3"))
+
+
+@override_settings(THROTTLE_ENABLED=True)
+def test_successful_logins_are_not_counted(customer):
+    answers = {_login(customer.email, TEST_PASSWORD, ip="10.0.4.4").status_code for _ in range(_rate("login_ip") + 5)}
+
+    assert answers == {200}
 
 
 @override_settings(THROTTLE_ENABLED=True)
