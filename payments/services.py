@@ -56,6 +56,9 @@ from payments.serializers import payment_representation, refund_representation
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+# How long a provider answers a repeated request with the first answer (Stripe: 24 hours), with
+# a margin: a refund left unanswered longer is never asked again.
+PROVIDER_IDEMPOTENCY_WINDOW = timedelta(hours=23)
 # How long a repeat waits for the first request with its key to finish before a 409.
 IDEMPOTENCY_WAIT_SECONDS = 10.0
 # Payments that still count as the order's one payment.
@@ -525,14 +528,23 @@ class ReconcileReport:
 
 def payments_reconcile(*, grace_seconds: int = 300) -> ReconcileReport:
     """Settle what a crash or an unreachable provider left open, older than `grace_seconds`:
-    pending refunds are asked again under their own idempotency key (a provider that applied
-    the first request answers it again, never refunding twice); idempotency keys expired or
-    left in progress are removed. Idempotent; safe from cron."""
-    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    pending refunds the provider never acknowledged are asked again under their own idempotency
+    key (a provider that applied the first request answers it again, never refunding twice);
+    idempotency keys expired or left in progress are removed. Idempotent; safe from cron.
+
+    A refund the provider acknowledged as pending is left to its webhook, and one older than
+    the providers' idempotency window (Stripe keeps keys 24 hours) is never asked again: a
+    second request could refund twice. The money check reports both for staff."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=grace_seconds)
     report = ReconcileReport()
-    for refund_id in Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=cutoff).values_list(
-        "pk", flat=True
-    ):
+    unanswered = Refund.objects.filter(
+        status=Refund.Status.PENDING,
+        provider_reference__isnull=True,
+        created_at__lt=cutoff,
+        created_at__gt=now - PROVIDER_IDEMPOTENCY_WINDOW,
+    )
+    for refund_id in unanswered.values_list("pk", flat=True):
         _refund_execute_quietly(refund_id)
         report.refunds_retried += 1
     expired, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()

@@ -1,12 +1,13 @@
 """Payments through HTTP on the real stores, one request at a time: the test provider's
 payments, its signed webhooks, refunds, cancellations, and the money check."""
 
-import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from orders.models import Order
 from orders.tests.factories import reservations, stock
@@ -349,16 +350,26 @@ def test_the_money_check_passes_on_sound_books_and_fails_on_broken_ones(
     assert kinds == ["ledger", "order_money"]
 
 
-def test_a_refund_left_pending_is_reported_after_the_grace_period(customer_client, anon_client):
+def test_reconcile_asks_again_only_for_refunds_the_provider_never_answered(customer_client, anon_client):
     order, _ = place_order(customer_client)
     payment = pay(customer_client, order)
     capture(anon_client, payment)
     stored = Payment.objects.get()
-    Payment.objects.filter(pk=stored.pk).update(refund_reserved=stored.captured)
-    Refund.objects.create(payment=stored, amount=stored.captured)
-    time.sleep(1.1)
+    Payment.objects.filter(pk=stored.pk).update(refund_reserved=Decimal("15.00"))
+    ten_minutes_ago = timezone.now() - timedelta(minutes=10)
+    unanswered = Refund.objects.create(payment=stored, amount=Decimal("5.00"), created_at=ten_minutes_ago)
+    acknowledged = Refund.objects.create(
+        payment=stored, amount=Decimal("5.00"), provider_reference="tr_ack", created_at=ten_minutes_ago
+    )
+    # Past the provider's idempotency window: asking again could refund twice.
+    too_old = Refund.objects.create(
+        payment=stored, amount=Decimal("5.00"), created_at=timezone.now() - timedelta(hours=30)
+    )
 
-    assert [m["kind"] for m in money_check(pending_refund_grace_seconds=1)] == ["refund_pending"]
-    call_command("reconcile_payments", "--grace-seconds", "1")
+    assert [m["refund_id"] for m in money_check()] == [unanswered.pk, acknowledged.pk, too_old.pk]
+    call_command("reconcile_payments")
 
-    assert Refund.objects.get().status == "succeeded" and money_check(pending_refund_grace_seconds=1) == []
+    statuses = dict(Refund.objects.values_list("pk", "status"))
+    assert statuses == {unanswered.pk: "succeeded", acknowledged.pk: "pending", too_old.pk: "pending"}
+    assert Payment.objects.get().refunded == Decimal("5.00")
+    assert [m["refund_id"] for m in money_check()] == [acknowledged.pk, too_old.pk]
