@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -171,7 +173,7 @@ def _latency(output: str, percentile: str) -> float:
     return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit], 2)
 
 
-def main() -> int:
+def _bench_env(**overrides: str) -> dict:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="ecommerce.settings",
@@ -185,17 +187,23 @@ def main() -> int:
         BENCH_ENDPOINTS="1",
         SEED_ADMIN_EMAIL="bench-admin@example.com",
         SEED_ADMIN_PASSWORD=PASSWORD,
+        **overrides,
     )
     if "REDIS_URL" not in os.environ and _redis_here():
         # This machine runs Redis: the shared cache production would have (catalog reads).
         env["REDIS_URL"] = "redis://127.0.0.1:6379/2"
         subprocess.run(["redis-cli", "-n", "2", "flushdb"], check=False, capture_output=True)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    mongo = None
+    return env
+
+
+@contextmanager
+def _api_server(env: dict, workdir: Path, *, users: int = 50) -> Iterator[dict]:
+    """The API on fresh databases, seeded, under gunicorn; yields its URL, `users` logged-in
+    customers, a staff token and product ids."""
+    mongo = server = None
     if not os.environ.get("MONGO_URL"):
         mongo = EmbeddedMongo(run_dir=workdir, data_dir=workdir / "mongo", database="ecommerce_bench").start()
         env["MONGO_URL"] = mongo.url
-    server = None
     try:
         _drop_databases(env)
         _run([sys.executable, "manage.py", "setup_stores"], env)
@@ -215,15 +223,31 @@ def main() -> int:
                 break
             except requests.ConnectionError:
                 time.sleep(0.2)
-        users = []
-        for i in range(1, 51):
+        customers = []
+        for i in range(1, users + 1):
             token = _post(f"{base_url}/api/auth/token", {"email": f"customer{i}@example.com", "password": PASSWORD})
             me = _get(f"{base_url}/api/users/me", token["access"])
-            users.append({"id": str(me["id"]), "token": token["access"]})
+            customers.append({"id": str(me["id"]), "token": token["access"]})
         staff_token = _post(f"{base_url}/api/auth/token", {"email": env["SEED_ADMIN_EMAIL"], "password": PASSWORD})[
             "access"
         ]
         products = [p["id"] for p in _get(f"{base_url}/api/products?limit=100")["results"]]
+        yield {"url": base_url, "users": customers, "staff_token": staff_token, "products": products}
+    finally:
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
+        if mongo:
+            mongo.stop()
+
+
+def main() -> int:
+    if os.environ.get("BENCH_PEER"):
+        return peer_main(os.environ["BENCH_PEER"])
+    env = _bench_env()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    with _api_server(env, workdir) as api:
+        base_url, users, staff_token, products = api["url"], api["users"], api["staff_token"], api["products"]
         anonymous = [{"id": "", "token": ""}]
         ceiling, *endpoints = SCENARIOS
         _wrk(base_url, ceiling, anonymous, products, workdir)  # warms the workers up
@@ -243,12 +267,6 @@ def main() -> int:
             result["ceiling_rps"] = beside["rps"]
             results.append(result)
         return _report(results, env)
-    finally:
-        if server:
-            server.terminate()
-            server.wait(timeout=30)
-        if mongo:
-            mongo.stop()
 
 
 def _report(results: list[dict], env: dict) -> int:
@@ -287,14 +305,295 @@ def _report(results: list[dict], env: dict) -> int:
 START, END = "<!-- latest:start -->", "<!-- latest:end -->"
 
 
-def _write_latest(path: Path, latest: str) -> None:
-    """Replace the generated section of bench.md; the history written by hand around it stays."""
-    block = f"{START}\n{latest}{END}"
-    if path.exists() and START in (text := path.read_text()) and END in text:
-        before, rest = text.split(START, 1)
-        path.write_text(before + block + rest.split(END, 1)[1])
+def _write_latest(path: Path, latest: str, start: str = START, end: str = END) -> None:
+    """Replace one generated section of bench.md; the history written by hand around it stays."""
+    block = f"{start}\n{latest}{end}"
+    text = (
+        path.read_text() if path.exists() else "# Benchmark\n\nWritten by `make bench`; see the README, Performance.\n"
+    )
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        path.write_text(before + block + rest.split(end, 1)[1])
     else:
-        path.write_text(f"# Benchmark\n\nWritten by `make bench`; see the README, Performance.\n\n{block}\n")
+        path.write_text(f"{text.rstrip()}\n\n{block}\n")
+
+
+# --- Side by side with a peer (BENCH_PEER=oscar) -----------------------------------------------------
+#
+# The same four journeys on this API and on django-oscar + django-oscar-api (built from PyPI by
+# the peer's own scripts into a throwaway folder under var/), both under gunicorn sync with the
+# same worker count, loaded one at a time by the same wrk, alternating sides, BENCH_ROUNDS
+# rounds; each round's ratio is taken between figures measured a minute apart.
+
+PEER_SCRIPTS = Path(os.environ.get("BENCH_PEER_SCRIPTS", BASE_DIR.parent / "shared" / "peer-oscar"))
+PEER_DIR = Path(os.environ.get("BENCH_PEER_DIR", BASE_DIR / "var" / "oscar-peer"))
+PEER_PRODUCTS = 1000
+WORKERS = os.environ.get("BENCH_WORKERS", "4")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+# Shoppers rotated over by add to cart: enough that no cart grows past a dozen lines in a run
+# (the peer's script starts a new basket every 5 adds; a cart answers with all its lines).
+CART_USERS = 200
+# The checkout journey keeps one shopper per connection: wrk cannot tie a response to a
+# connection, so -t equals -c and each thread runs its own shopper's add, order, add, ...
+CHECKOUT_CONNECTIONS = 8
+PEER_ROWS = [
+    # name, unit, wrk connections
+    ("product detail", "req/s", CONNECTIONS),
+    ("product list (20)", "req/s", CONNECTIONS),
+    ("add to cart", "req/s", 32),
+    ("checkout (add + place order)", "orders/s", CHECKOUT_CONNECTIONS),
+]
+
+OURS_LUA = {
+    "product detail": """
+local products = {products}
+local tid = 0
+function setup(thread) tid = tid + 1; thread:set("tid", tid) end
+function init(args) n = 0 end
+function request()
+  n = n + 1
+  return wrk.format("GET", "/api/products/" .. products[(n * 7919 + tid * 104729) % #products + 1])
+end
+""",
+    # The first 40 pages of 20, as the peer's list.lua walks them.
+    "product list (20)": """
+local tid = 0
+function setup(thread) tid = tid + 1; thread:set("tid", tid) end
+function init(args) n = 0 end
+function request()
+  n = n + 1
+  return wrk.format("GET", "/api/products?limit=20&offset=" .. ((n * 7 + tid) % 40) * 20)
+end
+""",
+    "add to cart": """
+local users = {users}
+local products = {products}
+local tid = 0
+function setup(thread) tid = tid + 1; thread:set("tid", tid) end
+function init(args) n = 0 end
+function request()
+  n = n + 1
+  local user = users[(n * 2 + tid) % #users + 1]
+  local product = products[(n * 7919 + tid * 104729) % #products + 1]
+  return wrk.format("POST", "/api/cart/" .. user.id .. "/items",
+    {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. user.token}},
+    '{{"product_id":"' .. product .. '","quantity":1}}')
+end
+""",
+    "checkout (add + place order)": """
+local users = {users}
+local products = {products}
+local threads = {{}}
+function setup(thread) table.insert(threads, thread); thread:set("tid", #threads) end
+function init(args)
+  user = users[tid]
+  headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. user.token}}
+  -- wrk calls request() once on the first thread before the run only to check it: no step then
+  verify_call = (tid == 1)
+  ordering, n, orders, failures = false, 0, 0, 0
+end
+function request()
+  if verify_call then
+    verify_call = false
+    return wrk.format("GET", "/api/cart/" .. user.id, headers)
+  end
+  if ordering then
+    return wrk.format("POST", "/api/orders", headers,
+      '{{"from_cart":true,"shipping_address":{{"name":"Bench","line1":"1 Main St","city":"Paris",'
+      .. '"postal_code":"75001","country":"FR"}}}}')
+  end
+  n = n + 1
+  return wrk.format("POST", "/api/cart/" .. user.id .. "/items", headers,
+    '{{"product_id":"' .. products[(n * 7919 + tid * 104729) % #products + 1] .. '","quantity":1}}')
+end
+function response(status, hdrs, body)
+  if ordering then
+    if status == 201 then orders = orders + 1 else failures = failures + 1 end
+    ordering = false
+  elseif status == 201 then
+    ordering = true
+  else
+    failures = failures + 1
+  end
+end
+function done(summary, latency, requests)
+  local o, f = 0, 0
+  for _, t in ipairs(threads) do o = o + t:get("orders"); f = f + t:get("failures") end
+  io.write(string.format("orders placed: %d (%.1f/s), failed steps: %d\\n", o, o / (summary.duration / 1e6), f))
+end
+""",
+}
+
+
+def _lua_table(items: list) -> str:
+    return "{" + ",".join(items) + "}"
+
+
+def _wrk_once(base_url: str, script: Path, connections: int, seconds: int, args: list[str], threads: int = 2) -> dict:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base_url]
+    if args:
+        command += ["--", *args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    orders = re.search(r"orders placed: (\d+) \(([\d.]+)/s\)", output)
+    failed = re.search(r"failed steps: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "orders_per_s": float(orders.group(2)) if orders else None,
+        "p50_ms": _latency(output, "50%"),
+        "p99_ms": _latency(output, "99%"),
+        "errors": sum(
+            int(m.group(1))
+            for pattern in (r"Non-2xx or 3xx responses:\s+(\d+)", r"timeout (\d+)")
+            if (m := re.search(pattern, output))
+        )
+        + (int(failed.group(1)) if failed else 0),
+    }
+
+
+def _settle_on(url: str) -> None:
+    for _ in range(600):
+        started = time.perf_counter()
+        try:
+            requests.get(url, timeout=5)
+        except requests.RequestException:
+            continue
+        if time.perf_counter() - started < 0.05:
+            return
+        time.sleep(0.1)
+
+
+class _Side:
+    """One server under test: how to load each row, and where to check it has settled."""
+
+    def __init__(self, name: str, base_url: str, settle_url: str, scripts: dict[str, tuple[Path, list[str]]]):
+        self.name, self.base_url, self.settle_url, self.scripts = name, base_url, settle_url, scripts
+
+    def measure(self, row: tuple) -> dict:
+        name, unit, connections = row
+        script, args = self.scripts[name]
+        threads = connections if name.startswith("checkout") else 2
+        _wrk_once(self.base_url, script, connections, WARM_UP_SECONDS, args, threads)
+        _settle_on(self.settle_url)
+        result = _wrk_once(self.base_url, script, connections, SECONDS, args, threads)
+        _settle_on(self.settle_url)
+        result["value"] = result["orders_per_s"] if unit == "orders/s" else result["rps"]
+        return result
+
+
+def _peer_oscar(workdir: Path):
+    """Builds (or resets) the peer with its own setup.sh, then serves it; returns (side, stop)."""
+    setup, serve = PEER_SCRIPTS / "setup.sh", PEER_SCRIPTS / "serve.sh"
+    if not setup.exists():
+        raise SystemExit(f"no oscar peer scripts at {PEER_SCRIPTS} (BENCH_PEER_SCRIPTS)")
+    port = free_port()
+    env = {**os.environ, "PEER_DIR": str(PEER_DIR), "PEER_PRODUCTS": str(PEER_PRODUCTS), "PORT": str(port),
+           "WORKERS": WORKERS, "WORKER_CLASS": "sync", "THREADS": "1"}  # fmt: skip
+    for key in ("DATABASE_URL", "MYSQL_URL", "MONGO_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY"):
+        env.pop(key, None)
+    print(f"bench: building the oscar peer in {PEER_DIR} (its setup.sh; the first time installs it from PyPI)")
+    PEER_DIR.mkdir(parents=True, exist_ok=True)
+    with open(workdir / "peer-setup.log", "wb") as log:
+        if subprocess.run(["bash", str(setup)], env=env, stdout=log, stderr=subprocess.STDOUT).returncode:
+            raise SystemExit(f"the oscar peer's setup.sh failed: see {workdir / 'peer-setup.log'}")
+    subprocess.run(["bash", str(serve), "start"], env=env, check=True)
+    base_url = f"http://127.0.0.1:{port}"
+    scripts = {
+        "product detail": (PEER_SCRIPTS / "detail.lua", []),
+        "product list (20)": (PEER_SCRIPTS / "list.lua", []),
+        "add to cart": (PEER_SCRIPTS / "add_to_basket.lua", [str(PEER_PRODUCTS), "5", "1024"]),
+        "checkout (add + place order)": (PEER_SCRIPTS / "checkout.lua", [str(PEER_PRODUCTS), "1"]),
+    }
+    side = _Side("oscar", base_url, f"{base_url}/api/products/1/", scripts)
+    return side, lambda: subprocess.run(["bash", str(serve), "stop"], env=env, check=False)
+
+
+def _ours(api: dict, workdir: Path) -> _Side:
+    products = [f'"{p}"' for p in api["products"]]
+    users = [f'{{id="{u["id"]}",token="{u["token"]}"}}' for u in api["users"]]
+    lua_users = {
+        # Shoppers 1..8 check out (one a connection); the others fill carts.
+        "checkout (add + place order)": _lua_table(users[:CHECKOUT_CONNECTIONS]),
+        "add to cart": _lua_table(users[CHECKOUT_CONNECTIONS:]),
+    }
+    scripts = {}
+    for name, template in OURS_LUA.items():
+        script = workdir / f"ours_{re.sub(r'[^a-z]+', '_', name)}.lua"
+        script.write_text(template.format(products=_lua_table(products), users=lua_users.get(name, "{}")))
+        scripts[name] = (script, [])
+    return _Side("ours", api["url"], f"{api['url']}/health/live", scripts)
+
+
+def peer_main(peer: str) -> int:
+    if peer != "oscar":
+        raise SystemExit(f"BENCH_PEER={peer}: the only peer is oscar")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-peer-"))
+    env = _bench_env(WEB_CONCURRENCY=WORKERS, GUNICORN_THREADS="1")
+    oscar, stop_oscar = _peer_oscar(workdir)
+    try:
+        with _api_server(env, workdir, users=CART_USERS + CHECKOUT_CONNECTIONS) as api:
+            # A thousand products, as the peer's catalog: detail reads spread over all of them.
+            api["products"] = [
+                p["id"] for offset in range(0, PEER_PRODUCTS, 100)
+                for p in _get(f"{api['url']}/api/products?limit=100&offset={offset}")["results"]
+            ]  # fmt: skip
+            ours = _ours(api, workdir)
+            rounds = []
+            for number in range(ROUNDS):
+                measured = {}
+                for row in PEER_ROWS:
+                    # Alternate who goes first, so neither side always meets the warmer machine.
+                    sides = (ours, oscar) if (number + PEER_ROWS.index(row)) % 2 == 0 else (oscar, ours)
+                    for side in sides:
+                        print(f"bench: round {number + 1}/{ROUNDS}, {row[0]}, {side.name} ...", flush=True)
+                        measured[(row[0], side.name)] = side.measure(row)
+                rounds.append(measured)
+            return _report_peer(rounds, env)
+    finally:
+        stop_oscar()
+
+
+def _span(values: list[float], digits: int = 0) -> str:
+    low, high = min(values), max(values)
+    return (
+        f"{low:,.{digits}f}" if round(low, digits) == round(high, digits) else f"{low:,.{digits}f} – {high:,.{digits}f}"
+    )
+
+
+def _report_peer(rounds: list[dict], env: dict) -> int:
+    lines = [
+        "| endpoint | ours | oscar-api | ratio (per round) | ours p99 ms | oscar p99 ms | non-2xx ours / oscar |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows_json = []
+    for name, unit, _connections in PEER_ROWS:
+        ours = [r[(name, "ours")] for r in rounds]
+        oscar = [r[(name, "oscar")] for r in rounds]
+        ratios = [a["value"] / b["value"] if b["value"] else 0 for a, b in zip(ours, oscar, strict=True)]
+        lines.append(
+            f"| {name} | {_span([o['value'] for o in ours])} {unit} | {_span([o['value'] for o in oscar])} "
+            f"| {_span(ratios, 1)}× | {_span([o['p99_ms'] for o in ours])} | {_span([o['p99_ms'] for o in oscar])} "
+            f"| {sum(o['errors'] for o in ours)} / {sum(o['errors'] for o in oscar)} |"
+        )
+        rows_json.append({"name": name, "unit": unit, "ours": ours, "oscar": oscar, "ratios": ratios})
+    setup = (
+        f"django-oscar 4.2.1 + django-oscar-api 3.3.0 (../shared/peer-oscar, built in {PEER_DIR.name}/) against this "
+        f"API, both gunicorn sync x{WORKERS} on this machine's PostgreSQL (ours also on MariaDB, "
+        f"{'MONGO_URL' if os.environ.get('MONGO_URL') else 'nx-27017'} and "
+        f"{'Redis' if env.get('REDIS_URL') else 'no cache'}); wrk on the same cores, {SECONDS} s per figure after "
+        f"{WARM_UP_SECONDS} s of warm-up, {ROUNDS} rounds alternating sides; reads at {CONNECTIONS} connections, "
+        f"add to cart at 32, checkout at {CHECKOUT_CONNECTIONS} (one shopper a connection: add one item, order it)"
+    )
+    table = "\n".join(lines)
+    print(f"\n{setup}\n\n{table}\n")
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    (REPORT_DIR / "bench-oscar.json").write_text(json.dumps({"setup": setup, "rows": rows_json}, indent=2))
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    section = f"## Side by side with django-oscar ({when}, `BENCH_PEER=oscar make bench`)\n\n{setup}\n\n{table}\n"
+    _write_latest(REPORT_DIR / "bench.md", section, PEER_START, PEER_END)
+    return 0
+
+
+PEER_START, PEER_END = "<!-- peer:start -->", "<!-- peer:end -->"
 
 
 if __name__ == "__main__":
