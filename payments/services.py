@@ -238,6 +238,10 @@ def payment_create(*, actor, order_id: int, provider: str | None = None, idempot
             raise PaymentProviderError(f"The payment provider did not open the payment: {exc}") from exc
         payment.provider_reference, payment.client_secret = created.reference, created.client_secret
         _save(payment, "provider_reference", "client_secret")
+        payment = selectors.payment_get(payment_id=payment.pk)
+        if payment.status == Payment.Status.CANCELLED:
+            # The order was cancelled while the provider opened the payment: close it there too.
+            _payment_cancel_quietly(payment)
         return payment
 
     request_hash = _request_hash(action="payment_create", order_id=order_id, provider=name)

@@ -5,6 +5,7 @@ every request (path, form fields, headers), and refuses or fails refunds when to
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
@@ -23,6 +24,8 @@ class StripeStub:
     requests: list[Recorded] = field(default_factory=list)
     # What POST /v1/refunds answers: "succeeded", "pending", "refuse" (a 400) or "fail" (a 500).
     refund_mode: str = "succeeded"
+    # Called (in the stub's thread) before a PaymentIntent creation is answered: a race to stage.
+    before_intent: Callable[[], None] | None = None
 
     def start(self) -> "StripeStub":
         stub, ids = self, itertools.count(1)
@@ -45,6 +48,8 @@ class StripeStub:
                 form = dict(parse_qsl(self.rfile.read(length).decode()))
                 stub.requests.append(Recorded("POST", self.path, form, dict(self.headers)))
                 if self.path == "/v1/payment_intents":
+                    if stub.before_intent is not None:
+                        stub.before_intent()
                     n = next(ids)
                     self._answer(
                         200,

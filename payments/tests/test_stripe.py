@@ -9,7 +9,10 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 
+from orders import selectors as order_selectors
+from orders import services as order_services
 from orders.models import Order
 from payments.models import Payment, Refund, WebhookEvent
 from payments.selectors import money_check
@@ -196,3 +199,22 @@ def test_cancelling_an_order_cancels_its_payment_intent(
     [call] = stripe_stub.calls(f"/v1/payment_intents/{payment['provider_reference']}/cancel")
     assert call.headers["Idempotency-Key"] == f"cancel-{Payment.objects.get().uid}"
     assert Payment.objects.get().status == "cancelled"
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_an_order_cancelled_while_stripe_opens_its_payment_ends_with_the_intent_cancelled(
+    stripe_stub, customer, customer_client
+):
+    order, _ = place_order(customer_client)
+
+    def cancel_meanwhile():
+        order_services.order_cancel(order=order_selectors.order_get(order_id=order["id"]), actor=customer)
+        connections.close_all()  # the stub's thread is done with the database
+
+    stripe_stub.before_intent = cancel_meanwhile
+    response = customer_client.post(f"/api/orders/{order['id']}/payments", {}, format="json")
+
+    assert (response.status_code, response.json()["status"]) == (201, "cancelled")
+    [call] = stripe_stub.calls(f"/v1/payment_intents/{response.json()['provider_reference']}/cancel")
+    assert call.headers["Idempotency-Key"] == f"cancel-{Payment.objects.get().uid}"
+    assert Order.objects.get(pk=order["id"]).status == "cancelled"
