@@ -125,6 +125,8 @@ class Product:
     option_names: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
     variants: tuple[VariantSummary, ...] = ()
+    # A variant's copy of its parent's is_active: a variant of an inactive parent is not sold.
+    parent_active: bool = True
 
     @property
     def rating_average(self) -> Decimal:
@@ -186,6 +188,7 @@ def product_from_document(doc: dict) -> Product:
         option_names=list(doc.get("option_names", [])),
         options=dict(doc.get("options", {})),
         variants=tuple(_summary_from_document(summary) for summary in doc.get("variants", [])),
+        parent_active=doc.get("parent_active", True),
     )
 
 
@@ -228,6 +231,7 @@ def _document(product: Product) -> dict:
         document["sku"] = product.sku
     if product.kind == VARIANT:
         document["option_key"] = option_key(product.options)
+        document["parent_active"] = product.parent_active
     if product.kind == PARENT:
         document["variants"] = [
             {
@@ -258,6 +262,7 @@ def new_product(
     parent_id: str | None = None,
     option_names: list[str] | None = None,
     options: dict[str, str] | None = None,
+    parent_active: bool = True,
 ) -> Product:
     """A product not yet stored (its id is empty until `product_insert`)."""
     return Product(
@@ -279,6 +284,7 @@ def new_product(
         parent_id=parent_id,
         option_names=list(option_names or []),
         options=dict(options or {}),
+        parent_active=parent_active,
     )
 
 
@@ -437,15 +443,6 @@ def variants_of(parent_ids: Iterable[str]) -> list[Product]:
     query = {"parent_id": ids[0] if len(ids) == 1 else {"$in": ids}, "kind": VARIANT}
     cursor = _products().find(query).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
     return [product_from_document(doc) for doc in cursor]
-
-
-def variants_inherit(parent_id: str, *, category_id: str | None, tags: list[str]) -> int:
-    """Give a parent's variants its category and tags (they are the parent's), in one write.
-    No datetime in the `$set` (nx-27017 would store it as a string)."""
-    result = _products().update_many(
-        {"parent_id": parent_id, "kind": VARIANT}, {"$set": {"category_id": category_id, "tags": list(tags)}}
-    )
-    return result.modified_count
 
 
 def product_any_in_category(category_id: str) -> bool:

@@ -23,8 +23,19 @@ def product_get(*, product_id: str, include_inactive: bool = False) -> Product:
     """One product of any kind; inactive ones only with `include_inactive` (staff). Unknown
     or malformed id: 404. A parent's variant summaries come without `in_stock` (see product_detail)."""
     product = repository.product_find_one(product_id)
-    if product is None or (not product.is_active and not include_inactive):
+    if product is None:
         raise ProductNotFound()
+    product = _as_sold(product)
+    if not product.is_active and not include_inactive:
+        raise ProductNotFound()
+    return product
+
+
+def _as_sold(product: Product) -> Product:
+    """A product as it is sold: a variant of an inactive parent is inactive too (its own
+    flag kept in the store, so reactivating the parent brings it back as it was)."""
+    if product.kind == VARIANT and not product.parent_active and product.is_active:
+        return dataclasses.replace(product, is_active=False)
     return product
 
 
@@ -82,9 +93,9 @@ def products_get_many(
         found = cache.cached_products(set(product_ids), repository.product_find_many)
     else:
         found = repository.product_find_many(product_ids)
-    if include_parents:
-        return found
-    return {product_id: product for product_id, product in found.items() if product.is_buyable}
+    return {
+        product_id: _as_sold(product) for product_id, product in found.items() if include_parents or product.is_buyable
+    }
 
 
 def product_exists(*, product_id: str) -> bool:
@@ -100,7 +111,9 @@ def variant_list(*, parent_id: str, include_inactive: bool) -> MongoSlice:
     query = repository.variant_query(parent.id, active_only=not include_inactive)
     return MongoSlice(
         count=lambda: repository.product_count(query),
-        fetch=lambda skip, limit: repository.product_page(query, sort="created_at", skip=skip, limit=limit),
+        fetch=lambda skip, limit: [
+            _as_sold(variant) for variant in repository.product_page(query, sort="created_at", skip=skip, limit=limit)
+        ],
     )
 
 

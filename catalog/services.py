@@ -255,6 +255,7 @@ def variant_create(
         kind=repository.VARIANT,
         parent_id=parent.id,
         options=options,
+        parent_active=parent.is_active,
         now=_now(),
     )
     try:
@@ -262,11 +263,16 @@ def variant_create(
     except repository.KeyTaken as error:
         raise _taken(error) from None
     _inventory_row_or_undo(variant, initial_stock)
-    if _parent_refresh(parent.id) is None:
+    refreshed = _parent_refresh(parent.id)
+    if refreshed is None:
         # Deleted while we added: its deletion may have missed this variant, so undo it here.
         repository.product_delete_one(variant.id)
         inventory_services.inventory_delete(product_id=variant.id)
         raise ProductNotFound()
+    if refreshed.is_active != parent.is_active:
+        # (De)activated while we added: its update may have passed its state on before our insert.
+        _variants_inherit(refreshed)
+        variant = dataclasses.replace(variant, parent_active=refreshed.is_active)
     _run_product_changed_hooks(variant.id, "created")
     return variant
 
@@ -303,6 +309,7 @@ def product_groups_create_many(*, groups: list[tuple[dict, list[dict]]]) -> list
                 kind=repository.VARIANT,
                 category_id=parent.category_id,
                 tags=parent.tags,
+                parent_active=parent.is_active,
                 now=parent.created_at,
                 **{
                     "name": _variant_name(parent, variant["options"]),
@@ -353,8 +360,9 @@ def _parent_refresh(parent_id: str) -> Product | None:
 
 # A variant change that the parent's summary (skus, options, prices, activity) must show.
 _SUMMARISED = {"sku", "options", "price", "is_active"}
-# What a parent shares with its variants.
+# What a parent shares with its variants (only through the parent), and what they take from it.
 _INHERITED = {"category_id", "tags"}
+_INHERITED_FROM_PARENT = _INHERITED | {"is_active"}
 
 
 def _ensure_update_fits_kind(product: Product, data: dict) -> None:
@@ -412,9 +420,31 @@ def product_update(*, product_id: str, data: dict) -> Product:
     _run_product_changed_hooks(updated.id, "updated")
     if updated.kind == repository.VARIANT and _SUMMARISED & data.keys():
         _parent_refresh(updated.parent_id or "")
-    if updated.kind == repository.PARENT and _INHERITED & data.keys():
-        repository.variants_inherit(updated.id, category_id=updated.category_id, tags=updated.tags)
+    if updated.kind == repository.PARENT and _INHERITED_FROM_PARENT & data.keys():
+        _variants_inherit(updated)
     return updated
+
+
+def _variants_inherit(parent: Product) -> None:
+    """Pass a parent's category, tags and activity on to its variants that do not hold them.
+
+    Each variant is rewritten whole under its revision, not `$set` on them all at once:
+    nx-27017 stores a boolean given to `$set` as 0 or 1. If another write keeps winning,
+    that variant is left for `catalog_repair`, which compares them."""
+    inherited = (parent.category_id, list(parent.tags), parent.is_active)
+    for variant in repository.variants_of([parent.id]):
+        if (variant.category_id, variant.tags, variant.parent_active) == inherited:
+            continue
+        try:
+            _update_optimistically(
+                load=lambda variant_id=variant.id: repository.product_find_one(variant_id),
+                change=lambda v: dataclasses.replace(
+                    v, category_id=inherited[0], tags=inherited[1], parent_active=inherited[2]
+                ),
+                what="product",
+            )
+        except ConflictError:
+            logger.warning("Variant %s did not take its parent's fields; catalog_repair will", variant.id)
 
 
 def _product_deleted(product: Product) -> None:
@@ -586,7 +616,8 @@ def catalog_repair(*, dry_run: bool = False, grace: timedelta = timedelta(minute
     - A parent holds no stock: a row under a parent's id goes.
     - A variant whose parent is gone is what an interrupted parent deletion left: it is deleted.
     - A parent whose summary of its variants (or price) differs from the variants is
-      rewritten (a failure between a variant's write and its parent's rewrite).
+      rewritten, and passes its category, tags and activity on again (a failure between a
+      variant's or a parent's write and the write that follows it).
 
     Inventory ids are read before products: a product's document is always written
     before its row, so a row whose product is missing at the later read really is orphaned.
@@ -620,12 +651,15 @@ def catalog_repair(*, dry_run: bool = False, grace: timedelta = timedelta(minute
         if variant is not None:
             _product_deleted(variant)
     for parent_id in report.parents_refreshed:
-        _parent_refresh(parent_id)
+        parent = _parent_refresh(parent_id)
+        if parent is not None:
+            _variants_inherit(parent)
     return report
 
 
 def _stale_parents(parents: set[str], variant_parents: dict[str, str]) -> set[str]:
-    """Parents whose stored summary lists other variants than exist, or other prices or states."""
+    """Parents whose stored summary lists other variants than exist, or other prices or states,
+    or whose variants hold another category, tags or activity than theirs."""
     stale = set()
     stored = repository.product_find_many(parents)
     variants = repository.product_find_many(variant_parents)
@@ -636,6 +670,11 @@ def _stale_parents(parents: set[str], variant_parents: dict[str, str]) -> set[st
         actual = {(v.id, v.sku, v.price, v.is_active, tuple(v.options.items())) for v in by_parent.get(parent_id, [])}
         summary = {(v.id, v.sku, v.price, v.is_active, tuple(v.options.items())) for v in parent.variants}
         prices = [v.price for v in by_parent.get(parent_id, []) if v.is_active]
-        if actual != summary or parent.price != (min(prices) if prices else None):
+        inherited = {(v.category_id, tuple(v.tags), v.parent_active) for v in by_parent.get(parent_id, [])}
+        if (
+            actual != summary
+            or parent.price != (min(prices) if prices else None)
+            or inherited - {(parent.category_id, tuple(parent.tags), parent.is_active)}
+        ):
             stale.add(parent_id)
     return stale

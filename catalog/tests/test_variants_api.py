@@ -377,6 +377,33 @@ def test_the_selector_for_the_sql_side_answers_kinds_skus_options_and_a_parents_
     assert (mug.kind, mug.parent_id, mug.options, mug.variant_ids) == ("standalone", None, {}, [])
 
 
+def test_a_variant_of_an_inactive_parent_is_not_sold_and_comes_back_as_it_was(
+    staff_client, customer_client, customer, tee
+):
+    from cart.models import CartItem
+
+    parent_id, variants = tee
+    retired = variants[("S", "Red")]
+    assert staff_client.patch(f"/api/products/{retired}", {"is_active": False}, format="json").status_code == 200
+
+    assert staff_client.patch(f"/api/products/{parent_id}", {"is_active": False}, format="json").status_code == 200
+
+    sold = variants[("M", "Blue")]
+    assert customer_client.get(f"/api/products/{sold}").status_code == 404
+    line = {"product_id": sold, "quantity": 1}
+    assert customer_client.post(f"/api/cart/{customer.pk}/items", line, format="json").status_code == 400
+    assert not CartItem.objects.exists()
+    assert staff_client.get(f"/api/products/{sold}").json()["is_active"] is False
+    assert {doc["parent_active"] for v, doc in _docs().items() if v in variants.values()} == {False}
+
+    assert staff_client.patch(f"/api/products/{parent_id}", {"is_active": True}, format="json").status_code == 200
+
+    assert customer_client.get(f"/api/products/{sold}").json()["is_active"] is True
+    assert customer_client.post(f"/api/cart/{customer.pk}/items", line, format="json").status_code == 201
+    assert customer_client.get(f"/api/products/{retired}").status_code == 404  # its own flag kept
+    assert staff_client.get(f"/api/products/{retired}").json()["is_active"] is False
+
+
 def test_a_parent_in_a_cart_or_an_order_is_a_400_that_stores_nothing(customer_client, customer, tee):
     from cart.models import CartItem
     from orders.models import Order
@@ -480,6 +507,9 @@ def test_repair_knows_the_kinds(staff_client, tee):
     Inventory.objects.using(MYSQL).create(product_id=parent_id, quantity=4)  # a parent holds no stock
     products = mongo.get_db()[repository.PRODUCTS]
     products.update_one({"_id": mongo.object_id_or_404(parent_id)}, {"$set": {"variants": [], "price_cents": 1}})
+    cap = staff_client.post("/api/products", {"name": "Cap", "option_names": ["Size"]}, format="json").json()["id"]
+    cap_variant = _add_variant(staff_client, cap, "S", "Red", options={"Size": "S"}, sku="CAP-S").json()["id"]
+    products.update_one({"_id": mongo.object_id_or_404(cap_variant)}, {"$set": {"parent_active": False}})
     orphan = products.insert_one(
         repository.product_document(
             name="Lost (L)",
@@ -494,16 +524,18 @@ def test_repair_knows_the_kinds(staff_client, tee):
 
     dry = services.catalog_repair(dry_run=True, grace=timedelta(0))
     assert (dry.inventory_created, dry.parent_rows_removed) == ([rowless], [parent_id])
-    assert (dry.orphan_variants_deleted, dry.parents_refreshed) == ([str(orphan)], [parent_id])
+    assert (dry.orphan_variants_deleted, dry.parents_refreshed) == ([str(orphan)], sorted([parent_id, cap]))
     assert _rows()[parent_id] == 4 and str(orphan) in _docs()
 
     services.catalog_repair(grace=timedelta(0))
 
-    assert _rows() == {variants[c]: (0 if variants[c] == rowless else stock) for c, (_, _, stock) in TEE.items()}
+    expected = {variants[c]: (0 if variants[c] == rowless else stock) for c, (_, _, stock) in TEE.items()}
+    assert _rows() == {**expected, cap_variant: 5}
     docs = _docs()
     assert str(orphan) not in docs
     assert sorted(v["id"] for v in docs[parent_id]["variants"]) == sorted(variants.values())
     assert docs[parent_id]["price_cents"] == 950
+    assert docs[cap_variant]["parent_active"] is True
     again = services.catalog_repair(grace=timedelta(0))
     assert again == services.RepairReport()
 
