@@ -137,14 +137,14 @@ class ProductAdmin(DocumentAdmin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.columns = [
-            Column("Name", lambda p: p.name),
-            Column("SKU", lambda p: p.sku or "—"),
-            Column("Price", lambda p: "—" if p.price is None else p.price),
-            Column("Kind", self._kind_cell),
-            Column("Category", lambda p: self._category_names.get(p.category_id, "—") if p.category_id else "—"),
-            Column("Active", lambda p: _yes_no(p.is_active)),
+            Column("Name", lambda p, page: p.name),
+            Column("SKU", lambda p, page: p.sku or "—"),
+            Column("Price", lambda p, page: "—" if p.price is None else p.price),
+            Column("Kind", lambda p, page: f"parent of {len(p.variants)}" if p.kind == PARENT else p.kind),
+            Column("Category", lambda p, page: page["categories"].get(p.category_id, "—") if p.category_id else "—"),
+            Column("Active", lambda p, page: _yes_no(p.is_active)),
             Column("Stock", self._stock_cell),
-            Column("Rating", lambda p: f"{p.rating_average} ({p.rating_count})" if p.rating_count else "—"),
+            Column("Rating", lambda p, page: f"{p.rating_average} ({p.rating_count})" if p.rating_count else "—"),
         ]
         self.filters = [
             DocumentFilter("category", "category", lambda: _category_choices()),
@@ -154,8 +154,6 @@ class ProductAdmin(DocumentAdmin):
             DocumentAction("activate", "Activate selected products", self._activate),
             DocumentAction("deactivate", "Deactivate selected products", self._deactivate),
         ]
-        self._category_names: dict[str, str] = {}
-        self._stock: dict[str, Inventory] = {}
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -182,17 +180,14 @@ class ProductAdmin(DocumentAdmin):
 
     def rows_prepare(self, documents):
         # One query per store for the whole page: categories (a few hundred at most) and stock rows.
-        self._category_names = {category.id: category.name for category in _all_categories()}
         ids = [product.id for product in documents]
-        self._stock = {row.product_id: row for row in inventory_selectors.inventory_list().filter(product_id__in=ids)}
+        return {
+            "categories": {category.id: category.name for category in _all_categories()},
+            "stock": {row.product_id: row for row in inventory_selectors.inventory_list().filter(product_id__in=ids)},
+        }
 
-    def _kind_cell(self, product):
-        if product.kind == PARENT:
-            return f"parent of {len(product.variants)}"
-        return product.kind
-
-    def _stock_cell(self, product):
-        row = self._stock.get(product.id)
+    def _stock_cell(self, product, page):
+        row = page["stock"].get(product.id)
         if row is None:
             return "—"
         url = reverse("admin:inventory_inventory_change", args=[product.id])
@@ -326,9 +321,9 @@ class CategoryAdmin(DocumentAdmin):
     list_per_page = 500  # a tree reads best whole
 
     columns = [
-        Column("Name", lambda entry: format_html("{}{}", "— " * entry[1], entry[0].name)),
-        Column("Slug", lambda entry: entry[0].slug),
-        Column("Description", lambda entry: entry[0].description[:80]),
+        Column("Name", lambda entry, page: format_html("{}{}", "— " * entry[1], entry[0].name)),
+        Column("Slug", lambda entry, page: entry[0].slug),
+        Column("Description", lambda entry, page: entry[0].description[:80]),
     ]
 
     def document_id(self, document):

@@ -109,8 +109,11 @@ post_migrate.connect(_create_handle_permissions, dispatch_uid="ecommerce.admin_k
 
 @dataclass(frozen=True)
 class Column:
+    """A list column: `render(document, page)`, where `page` is what `rows_prepare` fetched
+    for the whole page (kept per request, never on the shared admin instance)."""
+
     title: str
-    render: Callable[[Any], Any]
+    render: Callable[[Any, dict], Any]
 
 
 @dataclass(frozen=True)
@@ -191,8 +194,9 @@ class DocumentAdmin(admin.ModelAdmin):
         """(objects deleted with it, as nested lists of strings; counts by kind; protections)."""
         return [], {}, []
 
-    def rows_prepare(self, documents: list) -> None:
+    def rows_prepare(self, documents: list) -> dict:
         """Fetch what the columns need for one page, in one round trip per store."""
+        return {}
 
     # --- the admin's machinery ------------------------------------------------------------
 
@@ -242,14 +246,14 @@ class DocumentAdmin(admin.ModelAdmin):
         except (EmptyPage, ValueError):
             page = paginator.page(paginator.num_pages)
         items = list(page.object_list)
-        self.rows_prepare(items)
+        prepared = self.rows_prepare(items)
         rows = [
             {
                 "id": self.document_id(item),
                 "url": reverse(
                     f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[self.document_id(item)]
                 ),
-                "cells": [column.render(item) for column in self.columns],
+                "cells": [column.render(item, prepared) for column in self.columns],
             }
             for item in items
         ]

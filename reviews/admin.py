@@ -55,17 +55,16 @@ class ReviewAdmin(DocumentAdmin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.columns = [
-            Column("Title", lambda r: r.title),
-            Column("Rating", lambda r: _stars(r.rating)),
+            Column("Title", lambda r, page: r.title),
+            Column("Rating", lambda r, page: _stars(r.rating)),
             Column("Author", self._author_cell),
-            Column("Helpful", lambda r: r.helpful_count),
-            Column("Written", lambda r: r.created_at.strftime("%Y-%m-%d %H:%M")),
+            Column("Helpful", lambda r, page: r.helpful_count),
+            Column("Written", lambda r, page: r.created_at.strftime("%Y-%m-%d %H:%M")),
         ]
         self.filters = [DocumentFilter("order", "sort", lambda: SORTS)]
         self.document_actions = [
             DocumentAction("delete_reviews", "Delete selected reviews", self._delete_selected, permission="delete")
         ]
-        self._authors: dict[int, str] = {}
 
     def has_add_permission(self, request):
         return False
@@ -95,10 +94,10 @@ class ReviewAdmin(DocumentAdmin):
 
     def rows_prepare(self, reviews):
         ids = {review.user_id for review in reviews}
-        self._authors = dict(user_selectors.user_list().filter(pk__in=ids).values_list("pk", "email"))
+        return {"authors": dict(user_selectors.user_list().filter(pk__in=ids).values_list("pk", "email"))}
 
-    def _author_cell(self, review):
-        email = self._authors.get(review.user_id)
+    def _author_cell(self, review, page):
+        email = page["authors"].get(review.user_id)
         if email is None:
             return f"deleted user #{review.user_id}"
         return format_html('<a href="{}">{}</a>', reverse("admin:users_user_change", args=[review.user_id]), email)
