@@ -65,10 +65,14 @@ fmt: $(STAMP) ## Format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-lint: $(STAMP) ## Lint the code and check the architecture's import contracts (pyproject.toml)
+lint: $(STAMP) ## Lint the code, the import contracts (pyproject.toml) and the OpenAPI schema (Redocly)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	@test -f node_modules/@redocly/cli/package.json || npm ci --no-audit --no-fund
+	@mkdir -p var
+	DJANGO_SETTINGS_MODULE=ecommerce.testing.settings $(PY) manage.py spectacular --format openapi-json --file var/openapi.json
+	npx --no-install redocly lint var/openapi.json --config redocly.yaml
 
 clean: ## Remove the virtualenv, local data and reports
 	rm -rf $(VENV) var staticfiles reports .pytest_cache .ruff_cache
