@@ -5,6 +5,7 @@ order placed, paid and cancelled; a token obtained; a review deleted) against th
 Either way: no 5xx, no undocumented status or content type, no body that breaks its schema.
 """
 
+import re
 import uuid
 
 import pytest
@@ -44,7 +45,7 @@ def test_schemathesis_finds_nothing_as_staff_or_customer(live_api):
 
     for result in results:
         assert result.passed, f"schemathesis as {result.role}:\n{result.output[-8000:]}"
-        assert "Operations:" in result.output and "0 selected" not in result.output
+        assert "Operations:" in result.output and not re.search(r"\b0 selected", result.output)
     # The runs' own accounts survived (see fuzz.before_call): the fuzzing was signed in to the end.
     assert {staff.pk, customer.pk} <= set(type(staff).objects.values_list("pk", flat=True))
 
@@ -172,7 +173,9 @@ def test_every_operation_of_the_contract_is_in_the_schema(live_api):
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             if path.startswith("/api/"):
-                assert {"401", "503"} <= set(operation["responses"]), (method, path)
+                # A provider's webhook carries a signature, not a token: a bad one is a 400.
+                expected = {"400", "503"} if path.startswith("/api/payments/webhooks/") else {"401", "503"}
+                assert expected <= set(operation["responses"]), (method, path)
                 error = operation["responses"]["503"]["content"]["application/json"]["schema"]
                 assert error == {"$ref": "#/components/schemas/Error"}, (method, path)
 
