@@ -38,14 +38,14 @@ admin.site.index_template = "admin/shop/index.html"
 
 
 class _SharedCounters:
-    """Login attempts counted across the workers of this server.
+    """Login attempts counted across the workers of one gunicorn server.
 
     With REDIS_URL the throttle's own cache is shared by every replica already. Without it,
     that cache lives in each worker's memory, so N workers would allow N times the limit:
-    the counts go to files under DATA_DIR, which every worker of the server reads. Two
-    attempts landing at the same instant may count once (read, then write); guessing one
-    after another is counted in full. Where DATA_DIR cannot be written (a read-only
-    container, which runs with Redis), counting falls back to the worker's own."""
+    the counts go to files under DATA_DIR (one server per DATA_DIR), which every worker of
+    the server reads. Two attempts landing at the same instant may count once (read, then
+    write); guessing one after another is counted in full. Where DATA_DIR cannot be written
+    (a read-only container, which runs with Redis), counting falls back to the worker's own."""
 
     def __init__(self, fallback):
         self.fallback = fallback
@@ -66,12 +66,14 @@ class _SharedCounters:
 
 
 class AdminLoginThrottle(LoginIpThrottle):
-    """Every POST to the admin's login form, per client address."""
+    """Every POST to the admin's login form, per client address (THROTTLE_LOGIN_IP_RATE)."""
 
-    def __init__(self):
-        super().__init__()
-        if not settings.REDIS_URL:
+    def allow_request(self, request, view):
+        # Only gunicorn runs several workers; a single process (runserver, the tests' own
+        # client) counts in its memory like every other limit.
+        if not settings.REDIS_URL and request.META.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
             self.cache = _SharedCounters(fallback=self.cache)
+        return super().allow_request(request, view)
 
 
 def _throttled(login_view):
