@@ -1,21 +1,18 @@
 """The limit on orders per customer: place-and-cancel cycles cost the shop (reservations,
 sales figures, events), so one account may place THROTTLE_ORDER_RATE orders (30 a minute
-by default); past it, 429 `rate_limited` with Retry-After. Off with THROTTLE_ENABLED=0."""
+by default); past it, 429 `rate_limited` with Retry-After. Counted on the shared counters
+that keep counting while Redis is away (ecommerce.api.throttling); off with THROTTLE_ENABLED=0."""
 
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+
+from ecommerce.api.throttling import RateThrottle
 
 
-class OrderPlaceThrottle(SimpleRateThrottle):
+class OrderPlaceThrottle(RateThrottle):
     scope = "order_place"
 
     def get_rate(self) -> str:
         return settings.THROTTLE_ORDER_RATE
-
-    def allow_request(self, request, view):
-        if not settings.THROTTLE_ENABLED:
-            return True
-        return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):
         # Per account (a customer behind many addresses is one customer); anonymous callers
