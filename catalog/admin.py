@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -91,7 +92,7 @@ def product_with_sku(term: str):
 
 def _yes_no(value: bool):
     icon = "yes" if value else "no"
-    return format_html('<img src="/static/admin/img/icon-{}.svg" alt="{}">', icon, "Yes" if value else "No")
+    return format_html('<img src="{}" alt="{}">', static(f"admin/img/icon-{icon}.svg"), "Yes" if value else "No")
 
 
 def _all_categories() -> list:

@@ -368,7 +368,8 @@ class DocumentAdmin(admin.ModelAdmin):
                     if add:
                         self.log_addition(request, new, [{"added": {}}])
                         return self.response_add(request, new)
-                    self.log_change(request, new, [{"changed": {"fields": form.changed_data}}])
+                    labels = [str(form[name].label) for name in form.changed_data if name in form.fields]
+                    self.log_change(request, new, [{"changed": {"fields": labels}}])
                     return self.response_change(request, new)
         fieldsets = [(None, {"fields": list(form.fields)})]
         admin_form = helpers.AdminForm(form, fieldsets, {}, model_admin=self)

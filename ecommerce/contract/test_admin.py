@@ -137,6 +137,8 @@ def test_price_changed_in_the_admin_is_what_the_api_answers(admin_client, shop):
     assert response.status_code == 302
     assert client_for(None).get(f"/api/products/{kettle.id}").json()["price"] == "19.99"
     assert _stock(kettle.id) == (20, 0)  # the stock row is not the product form's business
+    history = admin_client.get(f"/admin/catalog/product/{kettle.id}/history/")
+    assert history.status_code == 200 and "Changed Price." in history.content.decode()
 
 
 def test_deactivate_and_activate_actions(admin_client, shop):
