@@ -3,10 +3,21 @@ changed only through the cart's services (the API), which check the product is f
 the quantities are in bounds. Staff may remove a line, through the same service."""
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 
 from cart import services
 from cart.models import CartItem
 from catalog import selectors as catalog_selectors
+
+
+class CartChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # One catalog query names the whole page.
+        self.result_list = list(self.result_list)
+        products = catalog_selectors.products_get_many(product_ids=[i.product_id for i in self.result_list])
+        for item in self.result_list:
+            item.product = products.get(item.product_id)
 
 
 @admin.register(CartItem)
@@ -20,17 +31,6 @@ class CartItemAdmin(admin.ModelAdmin):
     actions = None
 
     def get_changelist(self, request, **kwargs):
-        from django.contrib.admin.views.main import ChangeList
-
-        class CartChangeList(ChangeList):
-            def get_results(self, request):
-                super().get_results(request)
-                # One catalog query names the whole page.
-                self.result_list = list(self.result_list)
-                products = catalog_selectors.products_get_many(product_ids=[i.product_id for i in self.result_list])
-                for item in self.result_list:
-                    item.product = products.get(item.product_id)
-
         return CartChangeList
 
     @admin.display(description="product")

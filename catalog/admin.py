@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import HttpResponseRedirect
@@ -422,6 +423,16 @@ class InventoryForm(forms.ModelForm):
         fields = ["quantity", "low_stock_threshold"]
 
 
+class StockChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # One catalog query names the whole page.
+        self.result_list = list(self.result_list)
+        products = selectors.products_get_many(product_ids=[row.product_id for row in self.result_list])
+        for row in self.result_list:
+            row.product = products.get(row.product_id)
+
+
 @admin.register(Inventory)
 class InventoryAdmin(admin.ModelAdmin):
     """Stock by product name and SKU. Quantity and threshold are set, and units added, through
@@ -440,25 +451,15 @@ class InventoryAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_changelist(self, request, **kwargs):
-        from django.contrib.admin.views.main import ChangeList
-
-        class StockChangeList(ChangeList):
-            def get_results(self, request):
-                super().get_results(request)
-                # One catalog query names the whole page.
-                self.result_list = list(self.result_list)
-                products = selectors.products_get_many(product_ids=[row.product_id for row in self.result_list])
-                for row in self.result_list:
-                    row.product = products.get(row.product_id)
-
         return StockChangeList
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
             return queryset, False
-        matching = selectors.product_list(include_inactive=True, search=term)
-        ids = [product.id for product in matching[0:SEARCH_LIMIT]]
+        matching = list(selectors.product_list(include_inactive=True, search=term)[0:SEARCH_LIMIT])
+        # A parent has no stock row; its variants do.
+        ids = [product_id for product in matching for product_id in (product.id, *product.variant_ids)]
         exact = product_with_sku(term)
         if exact is not None:
             ids.append(exact.id)

@@ -12,7 +12,7 @@ admin.py may use it without an import between apps.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +24,7 @@ from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import InvalidPage, Paginator
 from django.db import models, router
 from django.db.models.signals import post_migrate
 from django.http import HttpResponseRedirect
@@ -133,23 +133,16 @@ class DocumentAction:
     permission: str = "change"
 
 
-@dataclass
-class ListPage:
-    rows: list
-    count: int
-    page: Any = None
-    extra: dict = field(default_factory=dict)
-
-
 class DocumentAdmin(admin.ModelAdmin):
     """The admin of one kind of document. Subclasses give:
 
-    - `columns`, `filters`, `search_help_text`, `document_actions`, `form_class`, `fieldsets`;
-    - `document_get(id)` (None when unknown), `document_page(request, search, filters, slice)`,
-      `document_label(document)`, `form_initial(document)`;
+    - `columns`, `filters`, `search_help_text`, `document_actions`, `form_class` (or `document_form`);
+    - `document_get(id)` (None when unknown), `document_slice(request, search=, filters=)` (what
+      the list pages through), `document_label(document)`, `form_initial(document)`,
+      `rows_prepare(documents)` (what the columns of one page need, fetched at once);
     - `document_save(request, form, document)` and `document_delete(request, document)`, each
       calling the app's services (they raise ApplicationError, shown as form errors or messages);
-    - `delete_summary(document)`: (what goes with it, counts, what prevents the deletion).
+    - `delete_summary(request, document)`: what goes with it, counts, what prevents the deletion.
     """
 
     change_list_template = "admin/documents/change_list.html"
@@ -243,7 +236,7 @@ class DocumentAdmin(admin.ModelAdmin):
         paginator = Paginator(documents, self.list_per_page)
         try:
             page = paginator.page(request.GET.get("p") or 1)
-        except (EmptyPage, ValueError):
+        except InvalidPage:
             page = paginator.page(paginator.num_pages)
         items = list(page.object_list)
         prepared = self.rows_prepare(items)

@@ -558,3 +558,13 @@ def test_product_pages_are_paginated_and_keep_their_filters(admin_client):
     assert (everything.context["count"], len(everything.context["rows"]), len(last.context["rows"])) == (27, 25, 2)
     assert [p["query"] for p in everything.context["pages"]] == ["?p=1", "?p=2"]
     assert beyond.context["page"].number == 1 and second.context["page"].number == 1
+
+
+def test_searching_stock_for_a_parent_lists_its_variants_rows(admin_client):
+    tee = catalog_services.product_create(name="Tee", option_names=["Size"])
+    small = catalog_services.variant_create(parent_id=tee.id, sku="TEE-S", options={"Size": "S"}, price=Decimal("9.00"))
+
+    response = admin_client.get("/admin/inventory/inventory/", {"q": "tee"})
+
+    assert [row.product_id for row in response.context["cl"].result_list] == [small.id]
+    assert small.name in response.content.decode()
