@@ -7,6 +7,7 @@ processes, not threads, use the cores). Threads per worker: GUNICORN_THREADS.
 import json
 import multiprocessing
 import os
+import signal
 
 # In a container the server listens on every interface of its own network namespace (bandit B104).
 bind = f"{os.environ.get('HOST_BIND', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # nosec B104
@@ -33,6 +34,15 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # the image's read-only root, and one path shared by every server a user runs. Replicas
 # are scaled by the orchestrator, not by gunicornc, so it stays off.
 control_socket_disable = True
+
+
+def post_fork(server, worker):
+    """A worker dies with its master: a SIGKILLed master must not leave workers holding the
+    port (they would notice only at their next heartbeat, up to `timeout` seconds later)."""
+    from ecommerce.tooling.processes import die_with_parent
+
+    die_with_parent(signal.SIGKILL, server.pid)
+
 
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 errorlog = "-"

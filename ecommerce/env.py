@@ -1,6 +1,7 @@
 """Reading configuration from the environment, failing fast on bad values."""
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,3 +41,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# The stores' URLs: with none of them set, the embedded default runs everything under DATA_DIR.
+STORE_URLS = ("DATABASE_URL", "MYSQL_URL", "MONGO_URL")
+
+
+def embedded() -> bool:
+    """The embedded default: no store configured (settings.EMBEDDED, tooling.serve)."""
+    return not any(env_str(name) for name in STORE_URLS)
+
+
+def data_dir() -> Path:
+    """DATA_DIR, by default `var/` in the project: the embedded default's files, the lock of
+    the server that serves them, the generated secret key."""
+    return Path(env_str("DATA_DIR", str(Path(__file__).resolve().parent.parent / "var"))).resolve()

@@ -7,17 +7,16 @@ DATA_DIR for the two SQL aliases and an nx-27017 server for MongoDB, started by
 
 import hashlib
 import hmac
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ecommerce.env import env_bool, env_int, env_list, env_str
+from ecommerce.env import data_dir, embedded, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR = data_dir()
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -25,7 +24,7 @@ DATABASE_URL = env_str("DATABASE_URL")
 MYSQL_URL = env_str("MYSQL_URL")
 MONGO_URL = env_str("MONGO_URL")
 # The embedded default: no server to run, everything under DATA_DIR.
-EMBEDDED = not (DATABASE_URL or MYSQL_URL or MONGO_URL)
+EMBEDDED = embedded()
 
 
 def _secret_key() -> str:
@@ -35,13 +34,15 @@ def _secret_key() -> str:
     if DEBUG:
         return "django-insecure-development-only"
     if EMBEDDED:
-        # One key per data directory, kept so that tokens survive restarts.
+        # One key per data directory, kept so that tokens survive restarts; `make run`
+        # (ecommerce.tooling.serve) makes it before Django starts. Importing settings writes nothing.
         key_file = DATA_DIR / "secret_key"
-        if not key_file.exists():
-            DATA_DIR.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_urlsafe(50))
-            key_file.chmod(0o600)
-        return key_file.read_text().strip()
+        if key_file.exists():
+            return key_file.read_text().strip()
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is not set and {key_file} does not exist: start the embedded default once "
+            "with `make run` (it generates the key), or set SECRET_KEY."
+        )
     raise ImproperlyConfigured(
         "SECRET_KEY is not set. With DEBUG off and real databases configured the server "
         "refuses to start without it: set SECRET_KEY to a long random string."
@@ -306,8 +307,6 @@ if bool(STRIPE_SECRET_KEY) != bool(STRIPE_WEBHOOK_SECRET):
     raise ImproperlyConfigured("Set both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or neither.")
 # Another API base for the stripe library (stripe-mock, or the tests' local stand-in).
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
-# `make bench` mounts /bench/ceiling, a bare Django JSON view: the machine's ceiling.
-BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
 # --- Requests, static files, security ------------------------------------------
 MAX_BODY_BYTES = 1024 * 1024

@@ -1,7 +1,6 @@
 """The URL map of the whole API, read top to bottom: every prefix is here, and each app's
 viewset answers under it. Routes take no trailing slash (the contract's paths)."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -62,9 +61,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", views.metrics, name="prometheus-django-metrics"),
 ]
-
-if settings.BENCH_ENDPOINTS:
-    urlpatterns.append(path("bench/ceiling", views.ceiling))
 
 handler400 = "ecommerce.api.views.bad_request"
 handler403 = "ecommerce.api.views.permission_denied"

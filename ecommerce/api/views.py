@@ -47,11 +47,6 @@ def metrics(request):
     return ExportToDjangoView(request)
 
 
-def ceiling(request):
-    """The benchmark's ceiling: plain Django, no DRF, no database, the same middleware."""
-    return JsonResponse({"status": "ok"})
-
-
 def not_found(request, exception=None):
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 

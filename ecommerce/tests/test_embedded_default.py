@@ -46,9 +46,10 @@ def test_serve_runs_the_shop_on_the_embedded_default(tmp_path):
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and server.poll() is None:
             try:
-                health = requests.get(f"{base}/health", timeout=5)
+                # A worker still importing the app under load can take more than a few seconds.
+                health = requests.get(f"{base}/health", timeout=30)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.5)
         assert health is not None, "the server never answered"
         assert health.status_code == 200, health.text

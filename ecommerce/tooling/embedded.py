@@ -3,6 +3,8 @@
 Used by `python -m ecommerce.tooling.serve` (data under DATA_DIR) and by the tests (in memory).
 """
 
+import functools
+import os
 import signal
 import socket
 import subprocess
@@ -13,6 +15,8 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from ecommerce.tooling.processes import die_with_parent
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -21,12 +25,21 @@ def free_port() -> int:
 
 
 class EmbeddedMongo:
-    """An nx-27017 process: `data_dir=None` keeps everything in memory."""
+    """An nx-27017 process: `data_dir=None` keeps everything in memory. It stops when the
+    process that started it dies; `pass_fds` are inherited by it (the DATA_DIR lock)."""
 
-    def __init__(self, *, run_dir: Path, data_dir: Path | None = None, database: str = "ecommerce"):
+    def __init__(
+        self,
+        *,
+        run_dir: Path,
+        data_dir: Path | None = None,
+        database: str = "ecommerce",
+        pass_fds: tuple[int, ...] = (),
+    ):
         self.run_dir = run_dir
         self.data_dir = data_dir
         self.database = database
+        self.pass_fds = pass_fds
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -48,7 +61,13 @@ class EmbeddedMongo:
             "--pid-file", str(self.run_dir / f"nx-27017-{self.port}.pid"),
             "--log-file", str(self.run_dir / f"nx-27017-{self.port}.log"),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=self.pass_fds,
+            preexec_fn=functools.partial(die_with_parent, signal.SIGTERM, os.getpid()),
+        )
         self._wait_ready(timeout)
         return self
 
