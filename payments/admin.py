@@ -1,7 +1,11 @@
 """Payments in the back office, read-only: money moves only through the API and the providers'
-webhooks. An order's page shows its payments and refunds (a panel on orders' admin)."""
+webhooks. An order's page shows its payments and refunds (a panel on orders' admin) to staff
+with `payments.view_payment`. (First drawn by helper H: the permission, the order link, the
+refund inline and the hidden client secret are theirs.)"""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from ecommerce.admin_kit import ReadOnlyAdmin
 from orders.admin import on_order_panels
@@ -11,6 +15,8 @@ from payments.models import Payment, Refund, WebhookEvent
 
 @on_order_panels
 def order_payment_panels(request, order) -> list[dict]:
+    if not request.user.has_perm("payments.view_payment"):
+        return []
     payments = selectors.payments_of_order(order_id=order.pk)
     refunds = [refund for payment in payments for refund in payment.refunds.all()]
     return [
@@ -44,12 +50,34 @@ def order_payment_panels(request, order) -> list[dict]:
     ]
 
 
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    fields = ["id", "amount", "reason", "status", "provider_reference", "failure", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["id", "order_id", "provider", "provider_reference", "status", "amount", "captured", "refunded"]
+    list_display = ["id", "order_link", "provider", "provider_reference", "status", "amount", "captured", "refunded"]
     list_filter = ["provider", "status"]
     search_fields = ["provider_reference", "=order__id"]
     date_hierarchy = "created_at"
+    # The client's secret confirms the payment at the provider: not for the back office.
+    exclude = ["client_secret"]
+    inlines = [RefundInline]
+
+    @admin.display(description="order", ordering="order_id")
+    def order_link(self, payment):
+        url = reverse("admin:orders_order_change", args=[payment.order_id])
+        return format_html('<a href="{}">Order {}</a>', url, payment.order_id)
 
 
 @admin.register(Refund)

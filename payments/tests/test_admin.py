@@ -1,6 +1,7 @@
 """The back office shows an order's payments and refunds, and lets nobody edit them."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from ecommerce.testing.helpers import make_user
@@ -46,3 +47,20 @@ def test_payments_are_listed_read_only(customer_client, admin_client):
     assert listing.status_code == 200 and payment.provider_reference in listing.content.decode()
     assert change.status_code == 403 and delete.status_code == 403
     assert Payment.objects.get().status == "requires_confirmation"
+
+
+def test_the_payment_page_hides_the_client_secret_and_clerks_without_permission_see_no_panel(
+    customer_client, admin_client
+):
+    order, _ = place_order(customer_client)
+    payment = customer_client.post(f"/api/orders/{order['id']}/payments", {}, format="json").json()
+    clerk = make_user("clerk@example.com", staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_order"))
+    clerk_client = Client()
+    clerk_client.force_login(clerk)
+
+    page = admin_client.get(f"/admin/payments/payment/{payment['id']}/change/")
+    clerk_page = clerk_client.get(f"/admin/orders/order/{order['id']}/change/")
+
+    assert page.status_code == 200 and payment["client_secret"] not in page.content.decode()
+    assert clerk_page.status_code == 200 and "<h2>Payments</h2>" not in clerk_page.content.decode()
