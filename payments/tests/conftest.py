@@ -15,7 +15,7 @@ def _test_provider(settings):
 def stripe_stub(settings):
     """Stripe configured, its library pointed at a local stand-in of the API."""
     stub = StripeStub().start()
-    settings.STRIPE_SECRET_KEY = "sk_test_payments"
+    settings.STRIPE_SECRET_KEY = "sk_test_not-a-secret"
     settings.STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
     settings.STRIPE_API_BASE = stub.url
     yield stub

@@ -66,7 +66,7 @@ def test_a_payment_opens_a_payment_intent_in_cents_with_an_idempotency_key(strip
         "metadata[payment_id]": str(payment["id"]),
     }
     assert call.headers["Idempotency-Key"] == f"payment-{Payment.objects.get().uid}"
-    assert call.headers["Authorization"] == "Bearer sk_test_payments"
+    assert call.headers["Authorization"] == "Bearer sk_test_not-a-secret"
 
 
 def test_a_signed_payment_intent_succeeded_marks_the_order_paid(stripe_stub, customer_client, anon_client):
