@@ -101,7 +101,11 @@ def main() -> int:
             [sys.executable, str(BASE_DIR / "manage.py"), "reconcile_orders", "--check"], check=False
         )
         verdicts.append("books balance" if books.returncode == 0 else "BOOKS DO NOT BALANCE")
-        ok = ok and books.returncode == 0
+        money = subprocess.run(
+            [sys.executable, str(BASE_DIR / "manage.py"), "reconcile_payments", "--check"], check=False
+        )
+        verdicts.append("money balances" if money.returncode == 0 else "MONEY DOES NOT BALANCE")
+        ok = ok and books.returncode == 0 and money.returncode == 0
 
     summary = f"{table}\n\n{requests} requests, {failures} failures; " + "; ".join(verdicts)
     summary += f"\n{'PASS' if ok else 'FAIL'}  (report: {report_dir / 'locust.html'})\n"

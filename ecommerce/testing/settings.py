@@ -8,6 +8,8 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ecommerce")
 os.environ.setdefault("MYSQL_URL", "mysql://root@127.0.0.1:3306/ecommerce")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+# The built-in test payment provider, so live servers and the contract suites can take payments.
+os.environ.setdefault("PAYMENTS_TEST_PROVIDER", "1")
 
 from ecommerce.settings import *  # noqa: E402,F403
 
