@@ -347,7 +347,10 @@ def _parent_refresh(parent_id: str) -> Product | None:
     try:
         parent = _update_optimistically(
             load=lambda: repository.product_find_one(parent_id),
-            change=lambda parent: _summarised(parent, repository.variants_of([parent.id])),
+            # updated_at moves too: the parent's answer (variants, price) changed.
+            change=lambda parent: dataclasses.replace(
+                _summarised(parent, repository.variants_of([parent.id])), updated_at=_now()
+            ),
             what="product",
         )
     except ConflictError:
@@ -375,6 +378,8 @@ def _ensure_update_fits_kind(product: Product, data: dict) -> None:
     if product.kind == repository.VARIANT:
         for name in sorted(_INHERITED & data.keys()):
             errors[name] = ["A variant's category and tags are its parent's; change the parent."]
+        if "sku" in data and not data["sku"]:
+            errors["sku"] = ["A variant keeps a SKU of its own."]
     if product.kind != repository.VARIANT and "options" in data:
         errors["options"] = ["Only a variant has options."]
     if errors:

@@ -297,6 +297,8 @@ def test_a_variants_category_and_tags_are_its_parents(staff_client, tee):
     refused = staff_client.patch(f"/api/products/{variant}", {"tags": ["x"], "category_id": other.id}, format="json")
     assert refused.status_code == 400
     assert set(refused.json()["error"]["details"]) == {"tags", "category_id"}
+    no_sku = staff_client.patch(f"/api/products/{variant}", {"sku": None}, format="json")
+    assert no_sku.status_code == 400 and _docs()[variant]["sku"] == "TEE-S-RED"
     parent = staff_client.patch(
         f"/api/products/{parent_id}", {"tags": ["sale"], "category_id": other.id}, format="json"
     )
