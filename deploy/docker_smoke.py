@@ -473,7 +473,10 @@ def main() -> int:
     started = time.monotonic()
     install_missing_packages()
     daemon = start_dockerd()
-    workdir = Path(tempfile.mkdtemp(prefix="docker-smoke-", dir=CACHE if CACHE.exists() else None))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="docker-smoke-", dir=CACHE))
+    # nginx's workers (nobody) write their buffers under it.
+    workdir.chmod(0o755)
     mongo = nginx = None
     containers = None
     try:
