@@ -41,8 +41,14 @@ def _as_sold(product: Product) -> Product:
 
 def product_detail(*, product_id: str, include_inactive: bool = False) -> Product:
     """`product_get` as the API answers it: a parent's variants with `in_stock` (customers
-    see only its active ones). One MongoDB read, plus one MySQL query for a parent."""
-    return _with_stock([product_get(product_id=product_id, include_inactive=include_inactive)], include_inactive)[0]
+    see only its active ones), a variant with its parent's rating (ratings belong to the
+    parent). One MongoDB read, plus one MySQL query for a parent or one more read for a variant."""
+    product = product_get(product_id=product_id, include_inactive=include_inactive)
+    if product.kind == VARIANT:
+        parent = repository.product_find_one(product.parent_id or "")
+        if parent is not None:
+            product = dataclasses.replace(product, rating_sum=parent.rating_sum, rating_count=parent.rating_count)
+    return _with_stock([product], include_inactive)[0]
 
 
 def _with_stock(products: Sequence[Product], include_inactive: bool) -> list[Product]:

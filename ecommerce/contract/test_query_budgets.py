@@ -51,6 +51,8 @@ BUDGETS = {
     "GET /api/products/category/{category} (parents)": Budget(default=0, mysql=1, mongo=4),
     "GET /api/products/{id} (parent)": Budget(default=0, mysql=1, mongo=1),
     "GET /api/products/{id}/variants": Budget(default=0, mysql=0, mongo=3),
+    # A variant answers its parent's rating: one more read.
+    "GET /api/products/{id} (variant)": Budget(default=0, mysql=0, mongo=2),
     "GET /api/inventory": Budget(default=1, mysql=2, mongo=0),
     "GET /api/inventory/low-stock": Budget(default=1, mysql=2, mongo=0),
     "GET /api/inventory/{product_id}": Budget(default=1, mysql=1, mongo=0),
@@ -324,6 +326,23 @@ def test_a_parent_costs_the_same_with_one_or_fifteen_variants(anon_client):
     sizes.run_small(1, size="1 variant")
     add_variants(parent_id, LARGE - 1, tag="000", start=1)
     sizes.run_large(LARGE, size="15 variants")
+
+
+def test_a_variant_costs_the_same_with_one_or_fifteen_reviews_of_its_parent(anon_client):
+    [parent_id] = make_parents(1, variants=1)
+    variant_id = anon_client.get(f"/api/products/{parent_id}").json()["variants"][0]["id"]
+    reviewers = make_users(LARGE)
+    review_services.review_create(actor=reviewers[0], product_id=variant_id, rating=5, title="Good")
+    sizes = Sizes(
+        "GET /api/products/{id} (variant)",
+        anon_client,
+        f"/api/products/{variant_id}",
+        count=lambda body: body["rating"]["count"],
+    )
+    sizes.run_small(1, size="1 review")
+    for reviewer in reviewers[1:]:
+        review_services.review_create(actor=reviewer, product_id=variant_id, rating=4, title="Fine")
+    sizes.run_large(LARGE, size="15 reviews")
 
 
 def test_the_variants_of_a_parent_cost_the_same_for_one_or_fifteen(anon_client):

@@ -37,7 +37,9 @@ def test_a_review_naming_a_variant_is_filed_under_its_parent_and_rates_it(custom
     stored = list(mongo.get_db()[repository.REVIEWS].find({}))
     assert [(doc["product_id"], doc["rating"]) for doc in stored] == [(parent.id, 5)]
     assert anon_client.get(f"/api/products/{parent.id}").json()["rating"] == {"average": "5.00", "count": 1}
-    assert anon_client.get(f"/api/products/{small.id}").json()["rating"] == {"average": "0.00", "count": 0}
+    # A variant answers its parent's rating; its own document counts nothing.
+    assert anon_client.get(f"/api/products/{small.id}").json()["rating"] == {"average": "5.00", "count": 1}
+    assert mongo.get_db()["products"].find_one({"sku": "TEE-S"})["rating_count"] == 0
     # One review per user and product: the parent is the product, whichever variant is named.
     again = _review(customer_client, medium.id)
     assert again.status_code == 409
