@@ -21,7 +21,7 @@ def _of_type(events: QuerySet[Event], type: str | None) -> QuerySet[Event]:
 def event_feed(*, after: int = 0, limit: int = FEED_DEFAULT_LIMIT, type: str | None = None) -> list[Event]:
     """Events with a sequence above `after`, oldest first, at most `limit`. Paging by the
     last sequence seen misses nothing: numbers become visible in increasing order
-    (services._take_sequence_lock)."""
+    (the advisory lock of services._WRITE_SQL)."""
     return list(_of_type(Event.objects.filter(sequence__gt=after), type).order_by("sequence")[:limit])
 
 

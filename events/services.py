@@ -15,10 +15,13 @@ Every event is written with its deliveries (one pending row per active webhook t
 its type), in the same transaction: the relay never has to fan out.
 """
 
+import json
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
@@ -53,42 +56,90 @@ SECRET_OVERLAP = timedelta(hours=24)
 # --- the outbox ----------------------------------------------------------------------
 
 
-def _take_sequence_lock() -> None:
-    """Serialize event writers from their insert to their commit.
+# The whole write on PostgreSQL, in one statement (one round trip inside the caller's
+# transaction, which is what an order pays for its event):
+# 1. `lock` takes the transaction-level advisory lock that serializes event numbering. A
+#    PostgreSQL sequence hands out numbers at insert, not at commit: T1 takes 5, T2 takes 6 and
+#    commits, a reader pages past 6, then T1 commits 5 and the reader never sees it. Holding
+#    the lock from before the number is drawn until the commit, T2 cannot draw its number
+#    until T1 has committed or rolled back: numbers become visible in increasing order. The
+#    event row is built from `lock`'s row, so the lock is taken before nextval() runs. The
+#    cost: event-writing transactions finish one at a time from their event to their commit,
+#    so callers write events last in a transaction.
+# 2. `event` inserts the event; a dedupe key already written makes it insert nothing.
+# 3. the deliveries: one pending row per active webhook whose patterns match the type.
+_WRITE_SQL = """
+WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(lock)s)),
+event AS (
+    INSERT INTO {event} (uuid, type, data, order_id, dedupe_key, created_at)
+    SELECT %(uuid)s, %(type)s, %(data)s, %(order_id)s, %(dedupe_key)s, %(now)s FROM lock
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING sequence
+),
+deliveries AS (
+    INSERT INTO {delivery} (webhook_id, event_id, attempt, status, next_attempt_at, error, created_at)
+    SELECT webhook.id, event.sequence, 1, 'pending', %(now)s, '', %(now)s
+    FROM {webhook} AS webhook, event
+    WHERE webhook.is_active AND (webhook.events ? %(type)s OR webhook.events ? %(family)s OR webhook.events ? '*')
+)
+SELECT sequence FROM event
+"""
 
-    A PostgreSQL sequence hands out numbers at insert, not at commit: T1 takes 5, T2 takes 6
-    and commits, a reader pages past 6, then T1 commits 5 and the reader never sees it. With
-    this transaction-level lock taken before the insert, T2 cannot draw its number until T1
-    has committed (or rolled back), so numbers become visible in increasing order. The cost
-    is that event-writing transactions finish one at a time, from their event to their commit:
-    write events last in a transaction. SQLite (the embedded default) serializes all writers
-    anyway."""
-    connection = connections["default"]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCE_LOCK])
+
+def _write_postgresql(event: Event) -> int | None:
+    sql = _WRITE_SQL.format(
+        event=Event._meta.db_table, delivery=Delivery._meta.db_table, webhook=Webhook._meta.db_table
+    )
+    params = {
+        "lock": SEQUENCE_LOCK,
+        "uuid": event.uuid,
+        "type": event.type,
+        "data": json.dumps(event.data, cls=DjangoJSONEncoder),
+        "order_id": event.order_id,
+        "dedupe_key": event.dedupe_key,
+        "now": event.created_at,
+        "family": event.type.split(".")[0] + ".*",
+    }
+    with connections["default"].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _write_orm(event: Event) -> int | None:
+    """The same write for SQLite (the embedded default), which serializes all writers anyway."""
+    with transaction.atomic():
+        if event.dedupe_key is not None and Event.objects.filter(dedupe_key=event.dedupe_key).exists():
+            return None
+        event.save(force_insert=True)
+        webhooks = [
+            webhook.pk
+            for webhook in Webhook.objects.filter(is_active=True).only("pk", "events")
+            if webhook.wants(event.type)
+        ]
+        Delivery.objects.bulk_create(
+            [Delivery(webhook_id=pk, event=event, next_attempt_at=event.created_at) for pk in webhooks]
+        )
+    return event.sequence
 
 
 def event_write(*, type: str, data: dict, order_id: int | None = None, dedupe_key: str | None = None) -> Event | None:
-    """Write an event and its pending deliveries, in the caller's PostgreSQL transaction (or
-    one of its own). With `dedupe_key`, an event already written under it makes this a no-op
-    (answers None). Raise nothing of its own: a database error rolls the caller back."""
+    """Write an event and its pending deliveries, in the caller's PostgreSQL transaction (or,
+    outside one, as one statement that is its own transaction). With `dedupe_key`, an event
+    already written under it makes this a no-op (answers None). Raises nothing of its own: a
+    database error rolls the caller back."""
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}")
-    with transaction.atomic():
-        _take_sequence_lock()
-        # Under the lock no other writer runs: checking then inserting cannot race.
-        if dedupe_key is not None and Event.objects.filter(dedupe_key=dedupe_key).exists():
-            return None
-        event = Event.objects.create(type=type, data=data, order_id=order_id, dedupe_key=dedupe_key)
-        webhooks = [
-            webhook.pk for webhook in Webhook.objects.filter(is_active=True).only("pk", "events") if webhook.wants(type)
-        ]
-        if webhooks:
-            Delivery.objects.bulk_create(
-                [Delivery(webhook_id=pk, event=event, next_attempt_at=event.created_at) for pk in webhooks]
-            )
-        transaction.on_commit(lambda: metrics.EVENTS_WRITTEN.labels(type).inc())
+    event = Event(
+        uuid=uuid.uuid4(), type=type, data=data, order_id=order_id, dedupe_key=dedupe_key, created_at=timezone.now()
+    )
+    if connections["default"].vendor == "postgresql":
+        event.sequence = _write_postgresql(event)
+    else:
+        event.sequence = _write_orm(event)
+    if event.sequence is None:
+        return None
+    transaction.on_commit(lambda: metrics.EVENTS_WRITTEN.labels(type).inc())
     return event
 
 
