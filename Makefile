@@ -13,7 +13,7 @@ TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306/ecommerce
 
 .DEFAULT_GOAL := help
 include deploy/deploy.mk
-.PHONY: help build run test migrate seed fmt lint clean bench fuzz load-test load-test-ui system-deps
+.PHONY: help build run test migrate seed fmt lint clean bench fuzz load-test load-test-ui system-deps browser-deps
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,6 +24,10 @@ system-deps: ## Debian packages mysqlclient builds against (installed when missi
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libmariadb-dev pkg-config gcc; \
 	fi
+
+browser-deps: ## Debian's chromium for the back office's browser tests (installed when missing)
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(MAKE) --no-print-directory system-deps
@@ -43,7 +47,7 @@ migrate: $(STAMP) ## Create/migrate both SQL databases and the MongoDB indexes
 seed: $(STAMP) ## Seed demo data (ARGS="--products 10000 --orders 50000")
 	$(PY) manage.py seed $(ARGS)
 
-test: $(STAMP) ## Run the test suite on PostgreSQL, MariaDB and nx-27017
+test: $(STAMP) browser-deps ## Run the test suite on PostgreSQL, MariaDB and nx-27017
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} MYSQL_URL=$${MYSQL_URL:-$(TEST_MYSQL_URL)} \
 		$(PY) -m pytest $(ARGS)
 
