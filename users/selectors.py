@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from ecommerce.api.exceptions import NotFoundError
-from ecommerce.api.permissions import ensure_owner_or_staff
+from ecommerce.api.roles import ensure_owner_or_staff
 from users.models import User
 
 

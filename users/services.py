@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
-from ecommerce.api.permissions import is_staff
+from ecommerce.api.roles import is_staff
 from users.exceptions import CurrentPasswordRequired, EmailTaken, StaffOnlyChange, SuperuserAccount, WeakPassword
 from users.models import User, normalize_email
 

@@ -1,12 +1,11 @@
-"""Roles of the contract: anonymous, customer, staff. Reused by every app."""
+"""Roles of the contract for DRF views: anonymous, customer, staff. Services and selectors use
+the plain checks of ecommerce.api.roles (re-exported here for views)."""
 
 from rest_framework import permissions
 
-from ecommerce.api.exceptions import NotFoundError
+from ecommerce.api.roles import ensure_owner_or_staff, is_staff
 
-
-def is_staff(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_staff)
+__all__ = ["IsStaff", "IsStaffOrReadOnly", "ensure_owner_or_staff", "is_staff"]
 
 
 class IsStaff(permissions.BasePermission):
@@ -23,11 +22,3 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return request.method in permissions.SAFE_METHODS or is_staff(request.user)
-
-
-def ensure_owner_or_staff(user, owner_id: int | None, what: str = "Object") -> None:
-    """Another customer's object answers 404, as if it did not exist."""
-    if is_staff(user):
-        return
-    if owner_id is None or user.pk != owner_id:
-        raise NotFoundError(f"{what} not found.")
