@@ -474,11 +474,6 @@ def product_kinds(product_ids: Iterable[str]) -> dict[str, tuple[str, str | None
     return found
 
 
-def product_ids_existing(product_ids: Iterable[str]) -> set[str]:
-    """Which of these ids are products (one query per 1,000 ids)."""
-    return set(product_kinds(product_ids))
-
-
 def parent_ids_of_variants() -> dict[str, str]:
     """variant id -> parent id for every variant (for repairs; two fields travel)."""
     return {

@@ -1,6 +1,13 @@
 """Writes on the catalog. A product spans two stores: its document in MongoDB and its
 inventory row in MySQL; there is no transaction across them, so each write orders its
 steps so that a failure half-way is compensated or repaired by `manage.py catalog_repair`.
+
+A product is standalone, a parent (a group of variants, never bought: no price of its
+own, no SKU, no stock row) or a variant (bought by its own id, with its own SKU, price,
+options and stock row). Each variant is its own document; the parent keeps a summary of
+them and its price (the cheapest active one), rewritten whole under its revision counter
+after every variant write, and the unique index on (parent_id, option_key) keeps each
+option combination to one variant.
 """
 
 import dataclasses
