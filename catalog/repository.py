@@ -328,6 +328,12 @@ def product_find_one(product_id: str) -> Product | None:
     return product_from_document(doc) if doc else None
 
 
+def product_find_by_sku(sku: str) -> Product | None:
+    """The product (of any kind) holding exactly this SKU: one look-up on the unique SKU index."""
+    doc = _products().find_one({"sku": sku})
+    return product_from_document(doc) if doc else None
+
+
 def product_find_many(product_ids: Iterable[str]) -> dict[str, Product]:
     """Products by id in one query; malformed or unknown ids are simply absent."""
     object_ids = _oids(product_ids)

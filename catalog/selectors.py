@@ -31,6 +31,13 @@ def product_get(*, product_id: str, include_inactive: bool = False) -> Product:
     return product
 
 
+def product_get_by_sku(*, sku: str) -> Product | None:
+    """The product whose SKU is exactly `sku` (variants included, inactive ones too), or None:
+    for staff tools; the public search matches names, descriptions and tags."""
+    product = repository.product_find_by_sku(sku) if sku else None
+    return _as_sold(product) if product is not None else None
+
+
 def _as_sold(product: Product) -> Product:
     """A product as it is sold: a variant of an inactive parent is inactive too (its own
     flag kept in the store, so reactivating the parent brings it back as it was)."""

@@ -356,6 +356,18 @@ def test_each_variant_write_tells_the_changed_hooks_about_the_variant_and_its_pa
     ]
 
 
+def test_staff_tools_find_any_product_by_its_exact_sku(staff_client, tee):
+    from catalog import selectors
+
+    _, variants = tee
+    staff_client.post("/api/products", {"name": "Mug", "price": "3.00", "sku": "MUG-1"}, format="json")
+
+    assert selectors.product_get_by_sku(sku="TEE-M-BLUE").id == variants[("M", "Blue")]
+    assert selectors.product_get_by_sku(sku="MUG-1").name == "Mug"
+    assert selectors.product_get_by_sku(sku="TEE-M") is None  # exact, not a substring
+    assert selectors.product_get_by_sku(sku="") is None
+
+
 def test_the_selector_for_the_sql_side_answers_kinds_skus_options_and_a_parents_variants(tee):
     from catalog import selectors
 
