@@ -65,6 +65,10 @@ def order_by_reference(*, reference: UUID) -> Order | None:
     return _with_lines(Order.objects.filter(reference=reference)).first()
 
 
+def order_exists(*, reference: UUID) -> bool:
+    return Order.objects.filter(reference=reference).exists()
+
+
 @dataclass(frozen=True)
 class _OrderRow:
     pk: int

@@ -327,10 +327,23 @@ def _write_order(*, reference: uuid.UUID, attempt: _Attempt | None, **fields) ->
         # A retry owns the key, and with it this reference: it settles the reservation.
         raise
     except BaseException:
-        # The transaction rolled back before its COMMIT: the order did not stand.
-        _reservation_void_or_leave(reference)
+        # The transaction rolled back before its COMMIT: this order did not stand. With a key,
+        # another attempt may have written one under the same reference meanwhile (this one
+        # then fails on the unique reference): its reservation is that order's, not ours.
+        if attempt is None or _no_order_under(reference):
+            _reservation_void_or_leave(reference)
         raise
     return written[0]
+
+
+def _no_order_under(reference: uuid.UUID) -> bool:
+    """True only when PostgreSQL says no order carries `reference`; unknown is not "no", and
+    the reservation then waits for the retry (which completes the order from it) or the repair."""
+    commits.reconnect(DEFAULT)
+    try:
+        return not selectors.order_exists(reference=reference)
+    except DatabaseError:
+        return False
 
 
 def _placed_at(sales_date: date) -> datetime:

@@ -172,10 +172,11 @@ def test_a_store_down_is_503_naming_it_the_rest_works_and_all_recovers(shop, sto
 
 
 def test_postgres_cut_between_the_reservation_and_the_order_write(shop):
-    """Step 2 (MySQL reservation) succeeds, step 3 (PostgreSQL order) cannot: the stock comes
-    back at once (the order's transaction never committed), the key keeps its lease (it
-    could not be released while PostgreSQL was down), and the retry is told to come back
-    until it runs out, then takes the key over and places one order."""
+    """Step 2 (MySQL reservation) succeeds, step 3 (PostgreSQL order) cannot: with PostgreSQL
+    away nobody can say whether another attempt wrote an order under that reference, so the
+    units stay held (never released blindly); the key keeps its lease, the retry is told to
+    come back until it runs out, then takes the key over and completes the order from the
+    held reservation: the customer keeps the units."""
     server, proxies = shop
     mug = product(stock=5)
     customer = Client(server.url, str(AccessToken.for_user(make_user("buyer@example.com"))))
@@ -195,8 +196,8 @@ def test_postgres_cut_between_the_reservation_and_the_order_write(shop):
     assert response.status_code == 503
     assert response.json()["error"]["details"] == {"database": "postgres"}
     assert not Order.objects.exists()
-    assert stock(mug.id) == (5, 0)
-    assert [r.status for r in reservations()] == ["released"]
+    assert stock(mug.id) == (3, 2)
+    assert [r.status for r in reservations()] == ["reserved"]
     key_row = IdempotencyKey.objects.get()
     assert (key_row.status, key_row.response_status) == (IdempotencyKey.Status.IN_PROGRESS, None)
 

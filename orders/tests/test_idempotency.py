@@ -1,11 +1,14 @@
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order
 from orders.repairs import orders_reconcile
-from orders.tests.factories import order_body, product, stock
+from orders.selectors import stock_invariant_check
+from orders.tests.factories import order_body, product, reservations, stock
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -89,3 +92,42 @@ def test_bad_keys_are_400(customer_client, key):
 
 def test_a_255_character_key_is_fine(customer_client):
     assert post(customer_client, order_body((product(), 1)), "k" * 255).status_code == 201
+
+
+def test_a_late_first_attempt_cannot_undo_the_order_its_retry_completed(customer, customer_client):
+    """The first attempt outlived its lease; its retry took the key over and completed the
+    order from the first attempt's reservation. When the first attempt finally writes, it is
+    fenced off (the key is no longer its) and leaves the reservation to the order that has it."""
+    from orders import services
+
+    mug = product(stock=5)
+    body = order_body((mug, 2))
+    reference = uuid.uuid4()
+    items = services._priced_items(items=body["items"])
+    services.order_reserve_stock(reference=reference, items=items, sales_date=timezone.now().date())
+    key = IdempotencyKey.objects.create(
+        user=customer,
+        key="slow",
+        request_hash=services._request_hash(
+            user_id=customer.pk, items=body["items"], from_cart=False, shipping_address=body["shipping_address"]
+        ),
+        reference=reference,
+        lease_until=timezone.now() - timedelta(seconds=1),
+    )
+    first_attempt = services._Attempt(key_id=key.pk, key="slow", number=1, reference=reference)
+
+    retry = post(customer_client, body, "slow")
+    assert retry.status_code == 201
+    with pytest.raises(IntegrityError):  # the order's reference is taken: by its retry
+        services._write_order(
+            reference=reference,
+            attempt=first_attempt,
+            owner=customer,
+            items=items,
+            shipping_address=body["shipping_address"],
+            placed_at=timezone.now(),
+        )
+
+    assert Order.objects.get().reference == reference
+    assert stock(mug.id) == (3, 2) and [r.status for r in reservations()] == ["reserved"]
+    assert stock_invariant_check() == []
