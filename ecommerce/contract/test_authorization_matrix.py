@@ -10,11 +10,15 @@ nobody may write are ignored.
 Each case builds one small world with the services (not HTTP), then makes one request.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
+from string import Formatter
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.urls import URLResolver, get_resolver, resolve
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -27,9 +31,14 @@ from catalog import services as catalog_services
 from ecommerce.routers import MYSQL
 from ecommerce.stores import mongo
 from ecommerce.testing.helpers import TEST_PASSWORD, client_for, make_user
+from events import services as event_services
+from events.models import Delivery, Webhook
 from inventory.models import Inventory
 from orders import services as order_services
 from orders.models import Order
+from payments import services as payment_services
+from payments.models import Payment, Refund, WebhookEvent
+from payments.providers.simulated import signature_header
 from reviews import repository as reviews_repository
 from reviews import services as reviews_services
 from users.models import User
@@ -38,6 +47,8 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 
 ROLES = ("anon", "owner", "other", "staff")
 ADDRESS = {"line1": "1 High Street", "city": "London", "postal_code": "N1 9GU", "country": "GB"}
+# Nothing listens there: the relay does not run in these tests, deliveries only queue up.
+HOOK_URL = "http://127.0.0.1:9/hook"
 USER_FIELDS = {"id", "email", "first_name", "last_name", "phone", "is_staff", "date_joined"}
 # The code each error status carries here: every anonymous request sends no credentials.
 CODES = {
@@ -63,29 +74,81 @@ class World:
     order_id: int  # the owner's pending order (Q x1)
     review_id: str  # the owner's review of P
     refresh: str  # a refresh token of the owner
+    webhook_id: int  # subscribed to "order.*" before the order was placed
+    delivery_id: int  # its delivery of the order's order.created, failed (as the relay gives up)
 
     def user(self, role: str) -> User | None:
         return {"anon": None, "owner": self.owner, "other": self.other, "staff": self.staff}[role]
 
-    def path(self, template: str) -> str:
-        return template.format(
-            owner=self.owner.pk,
-            other=self.other.pk,
-            category=self.category.id,
-            category_slug=self.category.slug,
-            empty=self.empty.id,
-            P=self.p.id,
-            Q=self.q.id,
-            hidden=self.hidden.id,
-            item=self.item_id,
-            order=self.order_id,
-            review=self.review_id,
+    # What only some rows need is built when a row first names it, so the other rows' counts
+    # (products listed, orders, payments) stay those of the small world above.
+
+    @cached_property
+    def parent(self):
+        """A parent "Tee" (Size) in the category, with an active variant M and an inactive L."""
+        parent = catalog_services.product_create(name="Tee", option_names=["Size"], category_id=self.category.id)
+        for size, active in (("M", True), ("L", False)):
+            catalog_services.variant_create(
+                parent_id=parent.id,
+                sku=f"TEE-{size}",
+                options={"Size": size},
+                price=Decimal("9.00"),
+                initial_stock=5,
+                is_active=active,
+            )
+        return parent
+
+    @cached_property
+    def paid_order_id(self) -> int:
+        """A second order of the owner (P x1), paid through the test provider."""
+        placed = order_services.order_place(
+            user=self.owner, items=[{"product_id": self.p.id, "quantity": 1}], shipping_address=ADDRESS
         )
+        opened = payment_services.payment_create(actor=self.owner, order_id=placed.order.pk).obj
+        payment_services.payment_simulate(payment_id=opened.pk, event="captured")
+        return placed.order.pk
+
+    @cached_property
+    def payment_id(self) -> int:
+        """The captured payment (25.00) of the paid order."""
+        return Payment.objects.get(order_id=self.paid_order_id).pk
+
+    @cached_property
+    def opened(self) -> Payment:
+        """A payment opened by the owner for the pending order, awaiting the provider."""
+        return payment_services.payment_create(actor=self.owner, order_id=self.order_id).obj
+
+    def value(self, name: str):
+        return {
+            "owner": lambda: self.owner.pk,
+            "other": lambda: self.other.pk,
+            "category": lambda: self.category.id,
+            "category_slug": lambda: self.category.slug,
+            "empty": lambda: self.empty.id,
+            "P": lambda: self.p.id,
+            "Q": lambda: self.q.id,
+            "hidden": lambda: self.hidden.id,
+            "item": lambda: self.item_id,
+            "order": lambda: self.order_id,
+            "review": lambda: self.review_id,
+            "parent": lambda: self.parent.id,
+            "paid_order": lambda: self.paid_order_id,
+            "payment": lambda: self.payment_id,
+            "opened": lambda: self.opened.pk,
+            "webhook": lambda: self.webhook_id,
+            "delivery": lambda: self.delivery_id,
+        }[name]()
+
+    def path(self, template: str) -> str:
+        names = {field for _, field, _, _ in Formatter().parse(template) if field}
+        return template.format(**{name: self.value(name) for name in names})
 
 
 @pytest.fixture
-def world() -> World:
+def world(settings) -> World:
     cache.clear()  # throttle counters and cached catalog reads of earlier tests
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # HOOK_URL is on 127.0.0.1, as in development
+    webhook, _ = event_services.webhook_create(url=HOOK_URL, events=["order.*"])
     staff = make_user("staff@example.com", staff=True)
     owner = make_user("owner@example.com", first_name="Olive")
     other = make_user("other@example.com", first_name="Otto")
@@ -106,6 +169,8 @@ def world() -> World:
     )
     review = reviews_services.review_create(actor=owner, product_id=p.id, rating=5, title="Boils fast")
     reviews_services.wishlist_item_add(actor=owner, user_id=owner.pk, product_id=p.id)
+    delivery = Delivery.objects.get(webhook=webhook)
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, next_attempt_at=None)
     yield World(
         staff=staff,
         owner=owner,
@@ -119,6 +184,8 @@ def world() -> World:
         order_id=placed.order.pk,
         review_id=review.id,
         refresh=str(RefreshToken.for_user(owner)),
+        webhook_id=webhook.pk,
+        delivery_id=delivery.pk,
     )
     cache.clear()
 
@@ -152,6 +219,37 @@ def _order_status(w: World) -> str:
     return Order.objects.get(pk=w.order_id).status
 
 
+def _payments(w: World) -> list:
+    return list(Payment.objects.filter(order_id=w.order_id).order_by("id").values_list("status", "captured"))
+
+
+def _opened(w: World) -> tuple:
+    """The opened payment and its order, with what the provider's events left behind."""
+    payment = Payment.objects.get(pk=w.opened.pk)
+    return (payment.status, payment.captured, _order_status(w), WebhookEvent.objects.count())
+
+
+def _refunds(w: World) -> list:
+    return list(Refund.objects.order_by("id").values_list("payment_id", "amount", "status"))
+
+
+def _webhook(w: World) -> tuple | None:
+    fields = ("url", "events", "is_active", "description", "secret_encrypted")
+    return Webhook.objects.filter(pk=w.webhook_id).values_list(*fields).first()
+
+
+def _deliveries(w: World) -> list:
+    return list(Delivery.objects.filter(webhook_id=w.webhook_id).order_by("id").values_list("status", "attempt"))
+
+
+def _captured_event(w: World) -> bytes:
+    """The test provider's capture of the whole opened payment, in the body API.md gives."""
+    reference = w.opened.provider_reference
+    event = {"id": f"evt_{reference}_captured", "type": "payment.captured", "data": {"payment": reference}}
+    event["data"]["amount"] = str(w.opened.amount)
+    return json.dumps(event).encode()
+
+
 # --- the matrix --------------------------------------------------------------------------
 
 
@@ -161,7 +259,8 @@ class Row:
 
     `ok(world, role, body)` answers (actual, expected) for a field of a success's body.
     `state(world)` reads what the call would change: unchanged after a refusal, changed after
-    a success. `label` tells apart two rows of one route."""
+    a success. `label` tells apart two rows of one route; `codes` gives an error code other
+    than CODES' for a status."""
 
     method: str
     path: str
@@ -171,6 +270,8 @@ class Row:
     state: Callable[[World], object] | None = None
     label: str = ""
     codes: tuple[tuple[int, str], ...] = ()
+    given: Callable[[World], object] | None = None  # what the world must hold before the call
+    signed: bool = False  # `body` answers raw bytes, sent with the test provider's signature
 
     @property
     def name(self) -> str:
@@ -535,6 +636,175 @@ ROWS = [
     Row("DELETE", "/api/wishlist/{owner}/items/{P}", (401, 204, 404, 204), state=_wishlist),
     # The owner's entry through another wishlist's path: never found, whoever asks.
     Row("DELETE", "/api/wishlist/{other}/items/{P}", (401, 404, 404, 404), state=_wishlist),
+    # --- variants
+    Row(
+        "POST",
+        "/api/products/{parent}/variants",
+        (401, 403, 403, 201),
+        body=lambda w: {"sku": "TEE-S", "options": {"Size": "S"}, "price": "8.00", "initial_stock": 4},
+        ok=lambda w, r, d: (
+            (d["kind"], d["parent_id"], d["options"], d["price"]),
+            ("variant", w.parent.id, {"Size": "S"}, "8.00"),
+        ),
+        state=lambda w: (_mongo_count(catalog_repository.PRODUCTS), Inventory.objects.using(MYSQL).count()),
+    ),
+    Row(
+        "POST",
+        "/api/products/{P}/variants",
+        (401, 403, 403, 400),
+        label="P is no parent",
+        body=lambda w: {"sku": "KETTLE-S", "options": {"Size": "S"}, "price": "8.00"},
+        state=lambda w: (_mongo_count(catalog_repository.PRODUCTS), Inventory.objects.using(MYSQL).count()),
+    ),
+    Row(
+        "GET",
+        "/api/products/{parent}/variants",
+        (200, 200, 200, 200),
+        ok=lambda w, r, d: ([v["options"]["Size"] for v in d["results"]], _is(r, staff=["M", "L"], default=["M"])),
+    ),
+    # --- payments
+    Row(
+        "POST",
+        "/api/orders/{order}/payments",
+        (401, 201, 404, 201),
+        body=lambda w: {},
+        ok=lambda w, r, d: ((d["order_id"], d["status"], d["amount"]), (w.order_id, "requires_confirmation", "12.00")),
+        state=_payments,
+    ),
+    Row(
+        "POST",
+        "/api/orders/{order}/payments",
+        (401, 409, 404, 409),
+        label="one already open",
+        given=lambda w: w.opened,
+        body=lambda w: {},
+        state=_payments,
+    ),
+    Row(
+        "POST",
+        "/api/orders/{paid_order}/payments",
+        (401, 409, 404, 409),
+        body=lambda w: {},
+        codes=((409, "invalid_transition"),),
+        state=lambda w: list(Payment.objects.filter(order_id=w.paid_order_id).values_list("status", flat=True)),
+    ),
+    Row(
+        "GET",
+        "/api/orders/{paid_order}/payments",
+        (401, 200, 404, 200),
+        ok=lambda w, r, d: ([(p["id"], p["status"], p["captured"]) for p in d], [(w.payment_id, "captured", "25.00")]),
+    ),
+    Row(
+        "POST",
+        "/api/payments/{payment}/refunds",
+        (401, 403, 403, 201),
+        body=lambda w: {"amount": "5.00", "reason": "dented"},
+        ok=lambda w, r, d: ((d["payment_id"], d["amount"], d["status"]), (w.payment_id, "5.00", "succeeded")),
+        state=_refunds,
+    ),
+    Row(
+        "POST",
+        "/api/payments/{opened}/refunds",
+        (401, 403, 403, 409),
+        label="nothing captured yet",
+        body=lambda w: {"amount": "5.00"},
+        codes=((409, "refund_exceeds_captured"),),
+        state=_refunds,
+    ),
+    Row(
+        "POST",
+        "/api/payments/{opened}/simulate",
+        (401, 403, 403, 200),
+        body=lambda w: {"event": "captured"},
+        ok=lambda w, r, d: ((d["id"], d["status"], d["captured"]), (w.opened.pk, "captured", "12.00")),
+        state=_opened,
+    ),
+    # The signature decides, not a token: unsigned is refused and signed is applied, whoever sends it.
+    Row(
+        "POST",
+        "/api/payments/webhooks/test",
+        (400, 400, 400, 400),
+        label="unsigned",
+        body=lambda w: json.loads(_captured_event(w)),
+        state=_opened,
+    ),
+    Row(
+        "POST",
+        "/api/payments/webhooks/test",
+        (200, 200, 200, 200),
+        label="signed",
+        body=_captured_event,
+        signed=True,
+        ok=lambda w, r, d: ((d["applied"], d["replayed"]), (True, False)),
+        state=_opened,
+    ),
+    # --- events and webhooks
+    Row(
+        "GET",
+        "/api/events?type=order.*",
+        (401, 403, 403, 200),
+        ok=lambda w, r, d: ([(e["type"], e["data"]["id"]) for e in d["results"]], [("order.created", w.order_id)]),
+    ),
+    Row(
+        "GET",
+        "/api/orders/{order}/events",
+        (401, 200, 404, 200),
+        ok=lambda w, r, d: ([(e["type"], e["data"]["status"]) for e in d["results"]], [("order.created", "pending")]),
+    ),
+    Row(
+        "POST",
+        "/api/webhooks",
+        (401, 403, 403, 201),
+        body=lambda w: {"url": "http://127.0.0.1:9/stock", "events": ["stock.low"]},
+        ok=lambda w, r, d: ((d["events"], d["secret"][:6]), (["stock.low"], "whsec_")),
+        state=lambda w: list(Webhook.objects.order_by("id").values_list("url", flat=True)),
+    ),
+    Row(
+        "GET", "/api/webhooks", (401, 403, 403, 200), ok=lambda w, r, d: ([h["url"] for h in d["results"]], [HOOK_URL])
+    ),
+    Row(
+        "GET",
+        "/api/webhooks/{webhook}",
+        (401, 403, 403, 200),
+        ok=lambda w, r, d: ((d["url"], d["events"], "secret" in d), (HOOK_URL, ["order.*"], False)),
+    ),
+    Row(
+        "PUT",
+        "/api/webhooks/{webhook}",
+        (401, 403, 403, 200),
+        body=lambda w: {"description": "warehouse"},
+        ok=lambda w, r, d: ((d["description"], d["url"]), ("warehouse", HOOK_URL)),
+        state=_webhook,
+    ),
+    Row(
+        "PATCH",
+        "/api/webhooks/{webhook}",
+        (401, 403, 403, 200),
+        body=lambda w: {"is_active": False},
+        ok=lambda w, r, d: (d["is_active"], False),
+        state=_webhook,
+    ),
+    Row("DELETE", "/api/webhooks/{webhook}", (401, 403, 403, 204), state=lambda w: (_webhook(w), _deliveries(w))),
+    Row(
+        "POST",
+        "/api/webhooks/{webhook}/rotate-secret",
+        (401, 403, 403, 200),
+        ok=lambda w, r, d: ((d["id"], d["secret"][:6]), (w.webhook_id, "whsec_")),
+        state=_webhook,
+    ),
+    Row(
+        "GET",
+        "/api/webhooks/{webhook}/deliveries",
+        (401, 403, 403, 200),
+        ok=lambda w, r, d: ([(x["id"], x["attempt"]) for x in d["results"]], [(w.delivery_id, 1)]),
+    ),
+    Row(
+        "POST",
+        "/api/webhooks/{webhook}/deliveries/{delivery}/redeliver",
+        (401, 403, 403, 202),
+        ok=lambda w, r, d: ((d["id"] != w.delivery_id, d["attempt"]), (True, 1)),
+        state=_deliveries,
+    ),
 ]
 
 CASES = [
@@ -546,11 +816,18 @@ CASES = [
 
 @pytest.mark.parametrize(("row", "role", "expected"), CASES)
 def test_endpoint_answers_each_role_as_the_contract_says(world, row, role, expected):
+    if row.given is not None:
+        row.given(world)
+    path = world.path(row.path)
     before = row.state(world) if row.state else None
     client = client_for(world.user(role))
     body = row.body(world) if row.body else None
 
-    response = getattr(client, row.method.lower())(world.path(row.path), body, format="json")
+    if row.signed:
+        signature = signature_header(body=body, secret=settings.PAYMENTS_WEBHOOK_SECRET)
+        response = client.post(path, body, content_type="application/json", headers={"Payment-Signature": signature})
+    else:
+        response = getattr(client, row.method.lower())(path, body, format="json")
 
     assert response.status_code == expected, response.content
     if expected >= 400:
@@ -584,13 +861,16 @@ def test_every_api_route_is_in_the_matrix():
     """A route added later without its row here fails this test."""
     dummy = {"owner": 1, "other": 2, "category": "a" * 24, "category_slug": "kitchen", "empty": "b" * 24}
     dummy |= {"P": "c" * 24, "Q": "d" * 24, "hidden": "e" * 24, "item": 3, "order": 4, "review": "f" * 24}
+    dummy |= {"parent": "9" * 24, "paid_order": 5, "payment": 6, "opened": 7, "webhook": 8, "delivery": 9}
     covered = {(row.method, resolve(row.path.split("?")[0].format(**dummy)).route) for row in ROWS}
 
     assert _api_routes(get_resolver().url_patterns) - covered == set()
     # Each success is checked by a field of its body (204s by the stores), each write by the stores.
     assert [row.name for row in ROWS if row.ok is None and any(200 <= s < 204 for s in row.expect)] == []
     assert [row.name for row in ROWS if row.method != "GET" and row.state is None and "/auth/" not in row.path] == []
-    assert len(covered) == 50  # the 46 routes of shared/API.md, and PATCH beside 4 PUTs
+    # The 46 routes of shared/API.md before variants, payments and events, and PATCH beside 4 PUTs;
+    # then 2 of variants, 5 of payments, 11 of events and webhooks (PUT beside PATCH there).
+    assert len(covered) == 68
 
 
 # --- fields nobody may write (OWASP API3: mass assignment) ---------------------------------
