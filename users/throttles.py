@@ -1,9 +1,10 @@
 """Login, refresh and registration limits; off with THROTTLE_ENABLED=0.
 
-Logins count failures, per client address and per (account, address): a stranger's wrong
-guesses, from wherever, never lock the owner out from their own address, and a guess the
-limits already refused is not counted again (FailureThrottle). Guessing one password from
-many addresses is slowed by each address's budget and by Argon2, not by locking the account.
+API logins count failures, per client address and per (account, address): a stranger's
+wrong guesses, from wherever, never lock the owner out from their own address, and a guess
+a limit refused is not counted (FailureThrottle, which also holds under parallel guesses).
+Guessing one password from many addresses is slowed by each address's budget and by
+Argon2, not by locking the account.
 """
 
 import hashlib
@@ -22,7 +23,8 @@ def _account_at(request, address: str) -> str | None:
 
 
 class LoginIpThrottle(RateThrottle):
-    """Every login attempt from one address (the admin's login form)."""
+    """Every login attempt from one address: the admin's login form (at the same rate as,
+    but counted apart from, the API's failures)."""
 
     scope = "login_ip"
 
@@ -31,8 +33,7 @@ class LoginIpThrottle(RateThrottle):
 
 
 class LoginFailuresPerAddress(FailureThrottle):
-    """Failed API logins from one address, whatever the account; the same budget as the
-    admin's login form (one counter per address)."""
+    """Failed API logins from one address, whatever the account."""
 
     scope = "login_ip"
 

@@ -1,7 +1,6 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
@@ -111,14 +110,25 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     """Email and password in, an access and a refresh JWT out."""
 
     serializer_class = BoundedTokenObtainSerializer
-    # Failure counters (users.throttles): checked before the password is, counted after it failed.
+    # Failure counters (users.throttles): a slot taken before the password is checked, kept if it was wrong.
     throttle_classes = [LoginFailuresPerAddress, LoginFailuresPerAccountAddress]
 
     def check_throttles(self, request):
         self._login_throttles = self.get_throttles()
         refused = [throttle.wait() for throttle in self._login_throttles if not throttle.allow_request(request, self)]
         if refused:
-            self.throttled(request, max((wait for wait in refused if wait is not None), default=None))
+            self._release_login_slots()
+            self.throttled(request, max(refused))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Only a failed sign-in (401) keeps its slots: a success, a 400, a 405 or a refusal gives them back.
+        if response.status_code != status.HTTP_401_UNAUTHORIZED:
+            self._release_login_slots()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def _release_login_slots(self) -> None:
+        for throttle in getattr(self, "_login_throttles", ()):
+            throttle.release()
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -127,12 +137,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     )
     def post(self, request, *args, **kwargs):
         """Sign in: email and password in, an access and a refresh token out."""
-        try:
-            return super().post(request, *args, **kwargs)
-        except AuthenticationFailed:
-            for throttle in self._login_throttles:
-                throttle.record_failure()
-            raise
+        return super().post(request, *args, **kwargs)
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):

@@ -33,22 +33,38 @@ def _shared():
 
 
 class _CounterCache:
-    """The get/set SimpleRateThrottle needs: the shared cache, else the local one."""
+    """The cache operations the throttles need: on the shared cache, else on the local one."""
 
-    def get(self, key, default=None):
+    def _run(self, operation):
         skipped = redis_skipped()
         try:
-            return _shared().get(key, default)
+            return operation(_shared())
         except _UNREACHABLE:
             if not skipped:  # once per outage and process, not once per request
                 logger.warning("Rate-limit counters unreachable: counting in this process for now.")
-            return _local.get(key, default)
+            return operation(_local)
+
+    def get(self, key, default=None):
+        return self._run(lambda cache: cache.get(key, default))
 
     def set(self, key, value, timeout):
-        try:
-            _shared().set(key, value, timeout)
-        except _UNREACHABLE:
-            _local.set(key, value, timeout)
+        self._run(lambda cache: cache.set(key, value, timeout))
+
+    def add_to(self, key, delta: int, timeout: float) -> int:
+        """Atomically add `delta` to the counter `key` (made with `timeout` if missing); the new value."""
+
+        def add(cache):
+            if delta > 0:
+                cache.add(key, 0, timeout)
+            try:
+                return cache.incr(key, delta)
+            except ValueError:  # expired between the two calls, or nothing left to take back
+                if delta < 0:
+                    return 0
+                cache.add(key, 0, timeout)
+                return cache.incr(key, delta)
+
+        return self._run(add)
 
 
 counters = _CounterCache()
@@ -71,24 +87,36 @@ class RateThrottle(SimpleRateThrottle):
 
 
 class FailureThrottle(RateThrottle):
-    """Counts failures, not requests: `allow_request` only checks the budget, and the view
-    calls `record_failure` when the attempt failed. A request the limit refused is not an
-    attempt, so it never counts."""
+    """Counts failed attempts, in fixed windows of the rate's duration. An attempt takes a slot
+    before it runs, atomically, so parallel guesses cannot all pass the check at once; the
+    view gives the slot back (`release`) when the attempt succeeded, was not an attempt (a
+    400, a 405), or another limit refused it. Only failures stay counted; a refused request
+    never counts."""
+
+    slot: str | None = None
 
     def allow_request(self, request, view):
+        self.slot = None
         if not settings.THROTTLE_ENABLED:
             return True
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
+        key = self.get_cache_key(request, view)
+        if key is None:
             return True
-        self.history = self.cache.get(self.key, [])
         self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        return len(self.history) < self.num_requests
+        window = int(self.now // self.duration)
+        self.window_ends = (window + 1) * self.duration
+        key = f"{key}:{window}"
+        if self.cache.add_to(key, 1, self.duration) > self.num_requests:
+            self.cache.add_to(key, -1, self.duration)
+            return False
+        self.slot = key
+        return True
 
-    def record_failure(self) -> None:
-        if not settings.THROTTLE_ENABLED or getattr(self, "key", None) is None:
-            return
-        self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history, self.duration)
+    def wait(self):
+        return self.window_ends - self.now
+
+    def release(self) -> None:
+        """Give the attempt's slot back (idempotent)."""
+        if self.slot is not None:
+            self.cache.add_to(self.slot, -1, self.duration)
+            self.slot = None

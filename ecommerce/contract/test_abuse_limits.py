@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import warnings
 from datetime import timedelta
 from decimal import Decimal
@@ -37,6 +36,7 @@ from orders.models import Order
 from reviews import repository as reviews_repository
 from reviews import services as reviews_services
 from users.models import User
+from users.throttles import LoginFailuresPerAccountAddress
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -124,18 +124,23 @@ def test_strangers_guessing_from_many_addresses_cannot_lock_the_owner_out(custom
 
 @override_settings(THROTTLE_ENABLED=True)
 def test_attempts_the_address_limit_refused_do_not_count_against_the_account(customer, monkeypatch):
+    # The account's window outlasts the address's: what it counted would still show after.
+    monkeypatch.setattr(LoginFailuresPerAccountAddress, "rate", f"{_rate('login_account')}/hour", raising=False)
+    start = 1_000_000 * 3600.0  # the start of an hour, so both windows start here
+    monkeypatch.setattr(RateThrottle, "timer", staticmethod(lambda: start))
     for n in range(_rate("login_ip")):
         assert _login(f"guess{n}@example.com", ip="10.0.3.3").status_code == 401
     for _ in range(3 * _rate("login_account")):
         _assert_rate_limited(_login(customer.email, ip="10.0.3.3"))
 
-    # A minute later the address's window has passed: had the refused guesses counted, the
-    # account would still be limited from this address.
-    later = time.time() + 61
-    monkeypatch.setattr(RateThrottle, "timer", staticmethod(lambda: later))
+    # A minute later the address's window has passed; the account's has not: had the refused
+    # guesses counted, the account would still be limited from this address.
+    monkeypatch.setattr(RateThrottle, "timer", staticmethod(lambda: start + 61))
     answers = [_login(customer.email, ip="10.0.3.3").status_code for _ in range(_rate("login_account"))]
     assert answers == [401] * _rate("login_account")
-    _assert_rate_limited(_login(customer.email, ip="10.0.3.3"))
+    limited = _login(customer.email, ip="10.0.3.3")
+    assert limited.status_code == 429
+    assert int(limited["Retry-After"]) == 3600 - 61  # the rest of the account's hour
 
 
 @override_settings(THROTTLE_ENABLED=True)
