@@ -4,8 +4,12 @@ owning customer, as another customer and as staff, answers what the contract say
 OWASP API1 (object level): another customer's user, cart, wishlist, order or review answers
 404 and nothing changes; lists show a customer only their own. API3/API5 (properties and
 functions): staff-only fields and routes (`is_staff`, order `status`, `user_id` on
-POST /api/orders, catalog writes, inventory, analytics) are refused to customers, and fields
-nobody may write are ignored.
+POST /api/orders, catalog writes, inventory, analytics, refunds, events and webhooks) are
+refused to customers, and fields nobody may write are ignored. The payment provider's webhook
+takes no token: its signature alone decides, for every caller.
+
+The back office (/admin/) answers each page as the user's permissions allow, and never shows
+a payment's client secret or a webhook's signing secret.
 
 Each case builds one small world with the services (not HTTP), then makes one request.
 """
@@ -75,6 +79,7 @@ class World:
     review_id: str  # the owner's review of P
     refresh: str  # a refresh token of the owner
     webhook_id: int  # subscribed to "order.*" before the order was placed
+    webhook_secret: str  # its signing secret, as the API answered it once
     delivery_id: int  # its delivery of the order's order.created, failed (as the relay gives up)
 
     def user(self, role: str) -> User | None:
@@ -148,7 +153,7 @@ class World:
 def world(settings) -> World:
     cache.clear()  # throttle counters and cached catalog reads of earlier tests
     settings.WEBHOOKS_ALLOW_PRIVATE = True  # HOOK_URL is on 127.0.0.1, as in development
-    webhook, _ = event_services.webhook_create(url=HOOK_URL, events=["order.*"])
+    webhook, webhook_secret = event_services.webhook_create(url=HOOK_URL, events=["order.*"])
     staff = make_user("staff@example.com", staff=True)
     owner = make_user("owner@example.com", first_name="Olive")
     other = make_user("other@example.com", first_name="Otto")
@@ -185,6 +190,7 @@ def world(settings) -> World:
         review_id=review.id,
         refresh=str(RefreshToken.for_user(owner)),
         webhook_id=webhook.pk,
+        webhook_secret=webhook_secret,
         delivery_id=delivery.pk,
     )
     cache.clear()
@@ -988,6 +994,11 @@ class AdminRow:
     expect: tuple[int, int, int, int, int]  # for ADMIN_ROLES
     body: Callable[[World], dict] | None = None
     state: Callable[[World], object] | None = None
+    hidden: Callable[[World], list[str]] | None = None  # secrets the page never shows, even to a superuser
+
+
+def _webhook_secrets(w: World) -> list[str]:
+    return [w.webhook_secret, Webhook.objects.get(pk=w.webhook_id).secret_encrypted]
 
 
 ADMIN_ROWS = [
@@ -1028,6 +1039,29 @@ ADMIN_ROWS = [
     AdminRow("POST", "/admin/orders/order/{order}/status/paid/", (LOGIN, LOGIN, 403, 403, 302), state=_order_status),
     AdminRow("GET", "/admin/cart/cartitem/add/", (LOGIN, LOGIN, 403, 403, 403)),
     AdminRow("GET", "/admin/users/user/", (LOGIN, LOGIN, 403, 403, 200)),
+    AdminRow("GET", "/admin/catalog/product/{parent}/change/", (LOGIN, LOGIN, 403, 200, 200)),
+    # Payments and events are read-only, and for staff given their view permissions.
+    AdminRow("GET", "/admin/payments/payment/", (LOGIN, LOGIN, 403, 403, 200)),
+    AdminRow(
+        "GET",
+        "/admin/payments/payment/{payment}/change/",
+        (LOGIN, LOGIN, 403, 403, 200),
+        hidden=lambda w: [Payment.objects.get(pk=w.payment_id).client_secret],
+    ),
+    AdminRow("GET", "/admin/payments/payment/add/", (LOGIN, LOGIN, 403, 403, 403)),
+    AdminRow("GET", "/admin/payments/refund/", (LOGIN, LOGIN, 403, 403, 200)),
+    AdminRow("GET", "/admin/payments/webhookevent/", (LOGIN, LOGIN, 403, 403, 200)),
+    AdminRow("GET", "/admin/events/event/", (LOGIN, LOGIN, 403, 403, 200)),
+    AdminRow("GET", "/admin/events/webhook/", (LOGIN, LOGIN, 403, 403, 200), hidden=_webhook_secrets),
+    AdminRow("GET", "/admin/events/webhook/{webhook}/change/", (LOGIN, LOGIN, 403, 403, 200), hidden=_webhook_secrets),
+    AdminRow(
+        "POST",
+        "/admin/events/webhook/{webhook}/delete/",
+        (LOGIN, LOGIN, 403, 403, 403),
+        body=lambda w: {"post": "yes"},
+        state=_webhook,
+    ),
+    AdminRow("GET", "/admin/events/delivery/", (LOGIN, LOGIN, 403, 403, 200)),
 ]
 
 
@@ -1056,15 +1090,21 @@ def _admin_client(world: World, role: str):
     ],
 )
 def test_admin_page_answers_each_role_as_its_permissions_allow(world, row, role, expected):
+    path = world.path(row.path)
     before = row.state(world) if row.state else None
     client = _admin_client(world, role)
     body = row.body(world) if row.body else {}
 
-    response = getattr(client, row.method.lower())(world.path(row.path), body)
+    response = getattr(client, row.method.lower())(path, body)
 
     assert response.status_code == expected
     if expected == LOGIN and role in ("anon", "customer"):
         assert response["Location"].startswith("/admin/login/")
+    if row.hidden is not None:
+        shown = response.content.decode()
+        assert [secret for secret in row.hidden(world) if secret in shown] == []
     if row.state is not None:
         after = row.state(world)
-        assert (after != before) == (role == "superuser"), "only an allowed write changes the stores"
+        assert (after != before) == (expected == 302 and role == "superuser"), (
+            "only an allowed write changes the stores"
+        )
