@@ -64,8 +64,10 @@ def test_bandit_finds_nothing_at_medium_severity_and_confidence(tracked):
 # Values anyone can see are not secrets: a test or build key that says so, a placeholder.
 FAKE_MARKERS = ("not-a-secret", "not-for-production", "test-only", "insecure", "change-me", "example", "dummy")
 PLACEHOLDER = re.compile(
-    r"^(?:<[^>]*>|\$\{?[A-Za-z_]+\}?|[A-Z_]*PASSWORD[A-Z_]*|pass|password|secret|\*+|x+|\.+)$", re.I
+    r"^(?:<[^>]*>|\$\{?[A-Za-z_]+\}?|[A-Z_]*PASSWORD[A-Z_]*|pass|password|pw|pwd|secret|\*+|x+|\.+)$", re.I
 )
+# A value that is itself an environment variable's name ("STRIPE_WEBHOOK_SECRET") names a secret, it is none.
+ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 
 RULES = {
     "private key": re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
@@ -98,7 +100,7 @@ def _is_fake(value: str | None) -> bool:
     if value is None:
         return False
     lowered = value.lower()
-    return bool(PLACEHOLDER.match(value)) or any(marker in lowered for marker in FAKE_MARKERS)
+    return bool(PLACEHOLDER.match(value) or ENV_NAME.match(value)) or any(marker in lowered for marker in FAKE_MARKERS)
 
 
 def scan_text(text: str) -> list[tuple[int, str]]:
@@ -160,6 +162,8 @@ FAKES = [
     "postgres://postgres:${POSTGRES_PASSWORD}@postgres:5432/ecommerce",
     "postgres://postgres@127.0.0.1:5432/ecommerce",
     "| `DATABASE_URL` | PostgreSQL, e.g. `postgres://user:pass@host:5432/ecommerce` |",
+    'stripe = {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}',
+    '{"url": "http://user:pw@127.0.0.1:9/x", "events": ["*"]},',
 ]
 
 
