@@ -1,3 +1,4 @@
+from django.contrib.auth import hashers
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -37,8 +38,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     # Every JWT carries the version it was issued under (users.tokens); a token of another
-    # version is refused. users.services bumps it when the password changes or the account
-    # is deactivated, which ends every token issued before.
+    # version is refused. A new password (set_password) or a deactivation
+    # (users.services.user_set_active) moves it on, which ends every token issued before.
     token_version = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
@@ -53,3 +54,21 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_password(self, raw_password: str | None) -> None:
+        """A new password ends every token issued before it, whichever way it is set (the API,
+        the admin's forms, `manage.py changepassword`); the version is saved with the password."""
+        super().set_password(raw_password)
+        if self.pk is not None:
+            self.token_version += 1
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check; a hash upgraded on the way (new hasher parameters) is the same
+        password, so it keeps the tokens."""
+
+        def upgrade(raw: str) -> None:
+            AbstractBaseUser.set_password(self, raw)
+            self._password = None
+            self.save(update_fields=["password"])
+
+        return hashers.check_password(raw_password, self.password, upgrade)

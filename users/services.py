@@ -81,8 +81,7 @@ def _apply_changes(*, user: User, data: dict) -> list[str]:
         changed.append("email")
     if "password" in data:
         _check_password(data["password"], user)
-        user.set_password(data["password"])
-        user.token_version += 1
+        user.set_password(data["password"])  # moves token_version on
         changed += ["password", "token_version"]
     return changed
 

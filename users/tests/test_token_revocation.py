@@ -3,6 +3,8 @@ every access and refresh token issued before (users.tokens); a forged-looking bu
 token whose user id is not a positive integer is a 401, never a 500."""
 
 import pytest
+from django.contrib.auth.hashers import make_password
+from django.test import override_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from ecommerce.testing.helpers import TEST_PASSWORD, client_for
@@ -151,3 +153,31 @@ def test_a_numeric_string_user_id_as_simplejwt_writes_it_is_accepted(customer):
 
     assert access["user_id"] == str(customer.pk)
     assert _me(str(access)).json()["id"] == customer.pk
+
+
+def test_a_password_set_outside_the_api_ends_the_tokens_too(anon_client, customer):
+    """The admin's password form, `manage.py changepassword`: set_password, then save."""
+    tokens = _login(anon_client, customer.email)
+
+    user = User.objects.get(pk=customer.pk)
+    user.set_password(NEW_PASSWORD)
+    user.save()
+
+    _assert_refused(_me(tokens["access"]))
+    _assert_refused(_refresh(anon_client, tokens["refresh"]))
+    assert User.objects.get(pk=customer.pk).token_version == 1
+
+
+def test_a_hash_upgraded_at_login_keeps_the_tokens(anon_client, customer):
+    """A hash made with older parameters is re-made at the next login: same password, so
+    the tokens issued before stay valid."""
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        User.objects.filter(pk=customer.pk).update(password=make_password(TEST_PASSWORD, hasher="pbkdf2_sha256"))
+        before = _login(anon_client, customer.email)
+
+        after = _login(anon_client, customer.email)
+
+    upgraded = User.objects.get(pk=customer.pk)
+    assert upgraded.password.startswith("md5$") and upgraded.token_version == 0
+    assert _me(before["access"]).status_code == _me(after["access"]).status_code == 200
