@@ -5,10 +5,6 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self):
-        from prometheus_client import REGISTRY
+        from orders.metrics import register_books_collector
 
-        from orders.metrics import BooksCollector
-
-        # Once per process (ready() may run again in tests that reload apps).
-        if not any(isinstance(collector, BooksCollector) for collector in REGISTRY._collector_to_names):
-            REGISTRY.register(BooksCollector())
+        register_books_collector()

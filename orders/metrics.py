@@ -11,6 +11,7 @@ running the command:
 import logging
 
 from django.db import DatabaseError
+from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 
 from orders.models import BooksCheck
@@ -56,3 +57,14 @@ class BooksCollector:
             "When reconcile_orders last checked the books (Unix time).",
             value=check.checked_at.timestamp(),
         )
+
+
+_registered = False
+
+
+def register_books_collector() -> None:
+    """Once per process (AppConfig.ready may run more than once)."""
+    global _registered
+    if not _registered:
+        REGISTRY.register(BooksCollector())
+        _registered = True

@@ -279,7 +279,8 @@ def test_a_status_change_whose_commit_fails_moves_the_order_and_its_stock_once(s
 
 
 def test_a_retry_while_the_first_attempt_runs_is_409_with_retry_after_at_once(shop):
-    """Reproduction 3: a retry used to hold a worker 10 s, then 409 for 5 minutes."""
+    """Reproduction 3: a retry used to hold a worker 10 s, then 409 for 5 minutes; eight of
+    them froze the server."""
     server, _ = shop
     mug = product(stock=5)
     alice = Buyer(server.url, "alice@example.com")
@@ -289,11 +290,14 @@ def test_a_retry_while_the_first_attempt_runs_is_409_with_retry_after_at_once(sh
             Inventory.objects.using(MYSQL).select_for_update().get(product_id=mug.id)
             first = pool.submit(alice.order, (mug, 1), key="alice-1")
             _wait_until(lambda: IdempotencyKey.objects.filter(key="alice-1").exists())
-            # ...and the retry is told when to come back, without waiting for it.
-            retry = alice.order((mug, 1), key="alice-1")
-            assert retry.status_code == 409, retry.text
-            assert retry.json()["error"]["code"] == "idempotency_conflict"
-            assert 1 <= int(retry.headers["Retry-After"]) <= LEASE_SECONDS
+            # ...and eight concurrent retries are each told when to come back, without
+            # waiting for it: no worker is held (the server still answers its probe).
+            with ThreadPoolExecutor(8) as retries:
+                answers = list(retries.map(lambda _: alice.order((mug, 1), key="alice-1"), range(8)))
+            for retry in answers:
+                assert retry.status_code == 409, retry.text
+                assert retry.json()["error"]["code"] == "idempotency_conflict"
+                assert 1 <= int(retry.headers["Retry-After"]) <= LEASE_SECONDS
             assert requests.get(f"{server.url}/health/live", timeout=5).status_code == 200
         placed = first.result(timeout=30)
     assert placed.status_code == 201
