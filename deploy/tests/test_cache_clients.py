@@ -8,6 +8,7 @@ pointed at a port where nothing listens: a command that uses the cache fails on 
 import io
 import socket
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -20,9 +21,18 @@ from deploy.tests import files
 from deploy.tests.test_manifests import egress_peers
 from inventory import services as inventory_services
 from inventory.models import Inventory, StockReservation
-from inventory.services import ReservationLine
 
 pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+@dataclass(frozen=True)
+class Line:
+    """An order line as inventory.services.stock_reserve reads it (its StockLine protocol)."""
+
+    product_id: str
+    name: str
+    quantity: int
+    unit_price: Decimal
 
 
 def unreachable_redis() -> str:
@@ -71,7 +81,7 @@ def broken_books():
     reference = uuid.uuid4()
     inventory_services.stock_reserve(
         order_reference=reference,
-        lines=[ReservationLine(product_id=product_id, quantity=2, unit_price=Decimal("9.99"))],
+        lines=[Line(product_id=product_id, name="Lamp", quantity=2, unit_price=Decimal("9.99"))],
         sales_date=date.today(),
     )
     return product_id, reference
@@ -102,7 +112,15 @@ def test_catalog_repair_uses_the_cache_and_may_reach_it(broken_books):
     assert reaches_redis(workload)
 
 
+def test_prune_events_never_uses_the_cache_and_cannot_reach_it():
+    workload = cronjob("prune-events")
+    (container,) = files.pod_spec(workload)["containers"]
+    error = run_without_redis(container["command"][2:])
+    assert error is None, repr(error)
+    assert not reaches_redis(workload)
+
+
 def test_only_cronjobs_that_use_the_cache_are_let_through_to_it():
-    """Every repair CronJob is one of the two above: a new one needs its own finding."""
+    """Every CronJob is one of the three above: a new one needs its own finding."""
     names = {doc["metadata"]["name"] for doc in files.all_resources() if doc["kind"] == "CronJob"}
-    assert names == {"ecommerce-reconcile-orders", "ecommerce-catalog-repair"}
+    assert names == {"ecommerce-reconcile-orders", "ecommerce-catalog-repair", "prune-events"}
