@@ -11,6 +11,11 @@ from ecommerce.stores import mongo
 from inventory.exceptions import InventoryNotFound
 from inventory.models import Inventory, StockReservation
 
+# A reservation's statuses, for the apps that read reservations through these selectors.
+RESERVED = StockReservation.Status.RESERVED
+RELEASED = StockReservation.Status.RELEASED
+COMMITTED = StockReservation.Status.COMMITTED
+
 
 def inventory_product_ids() -> set[str]:
     """Every product id that has an inventory row (for repairs across stores)."""

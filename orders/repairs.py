@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from analytics import services as analytics_services
 from inventory import selectors as inventory_selectors
+from inventory.selectors import RESERVED
 from orders import selectors, services
 from orders.models import BooksCheck, IdempotencyKey, Order
 
@@ -36,7 +37,7 @@ def _chunks(values: list, size: int = 500):
 
 
 def _held_references() -> list:
-    return sorted({row.order_reference for row in inventory_selectors.reservation_rows(status="reserved")})
+    return sorted({row.order_reference for row in inventory_selectors.reservation_rows(status=RESERVED)})
 
 
 def reservations_without_order_release(*, cutoff: datetime) -> int:
@@ -44,7 +45,7 @@ def reservations_without_order_release(*, cutoff: datetime) -> int:
     stood (its write failed, or the process died). Released, and the sale uncounted. A
     reference whose Idempotency-Key is still leased is its attempt's to settle."""
     released = 0
-    rows = inventory_selectors.reservation_rows(status="reserved")
+    rows = inventory_selectors.reservation_rows(status=RESERVED)
     old = sorted({row.order_reference for row in rows if row.updated_at < cutoff})
     for chunk in _chunks(old):
         orders = selectors.orders_by_reference(references=chunk)

@@ -13,6 +13,7 @@ from analytics import selectors as analytics_selectors
 from ecommerce.api.permissions import ensure_owner_or_staff, is_staff
 from ecommerce.routers import MYSQL
 from inventory import selectors as inventory_selectors
+from inventory.selectors import COMMITTED, RELEASED, RESERVED
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderLine
 
@@ -132,9 +133,9 @@ def stock_invariant_check(*, grace_seconds: int = 0) -> list[dict]:
         moved |= set(Order.objects.filter(updated_at__gte=cutoff).values_list("reference", flat=True))
     held: dict[UUID, dict[str, int]] = defaultdict(dict)
     for row in reservations:
-        if row.status == "reserved":
+        if row.status == RESERVED:
             held[row.order_reference][row.product_id] = row.quantity
-    released = {row.order_reference for row in reservations if row.status == "released"}
+    released = {row.order_reference for row in reservations if row.status == RELEASED}
     open_orders = {
         reference: _OrderRow(pk, status, {})
         for pk, reference, status in Order.objects.filter(status__in=OPEN_STATUSES).values_list(
@@ -190,7 +191,7 @@ def _order_mismatches(held, orders: dict, open_references, moved: set[UUID]) -> 
 def _sold_units_mismatches(reservations, moved: set[UUID]) -> list[dict]:
     sold: dict[str, int] = defaultdict(int)
     for row in reservations:
-        if row.status == "committed" and row.order_reference not in moved:
+        if row.status == COMMITTED and row.order_reference not in moved:
             sold[row.product_id] += row.quantity
     shipped = dict(
         OrderLine.objects.filter(order__status__in=SOLD_STATUSES)
@@ -221,9 +222,9 @@ def _figures_expected(reservations, orders: dict) -> dict:
     per_order: dict = {}
     for row in reservations:
         order = orders.get(row.order_reference)
-        if row.status == "released" and order is None:
+        if row.status == RELEASED and order is None:
             continue
-        cancelled = order is not None and order.status == Order.Status.CANCELLED and row.status != "reserved"
+        cancelled = order is not None and order.status == Order.Status.CANCELLED and row.status != RESERVED
         parts = ["", "cancelled_"] if cancelled else [""]
         revenue = row.unit_price * row.quantity
         for prefix in parts:
@@ -243,7 +244,7 @@ def _figures_expected(reservations, orders: dict) -> dict:
 def sales_figures_mismatches() -> list[dict]:
     """The `figures` mismatches alone (what the figures repair corrects)."""
     reservations, _, figures = _mysql_snapshot()
-    orders = _orders_of({row.order_reference for row in reservations if row.status == "released"})
+    orders = _orders_of({row.order_reference for row in reservations if row.status == RELEASED})
     return _figures_mismatches(reservations, orders, figures)
 
 

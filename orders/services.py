@@ -49,6 +49,7 @@ from ecommerce.api.permissions import is_staff
 from ecommerce.routers import MYSQL
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
+from inventory.selectors import RESERVED
 from orders import commits, selectors
 from orders.commits import DEFAULT, CommitLost, Outcome
 from orders.exceptions import (
@@ -216,7 +217,7 @@ def order_reserve_stock(*, reference: uuid.UUID, items: list[OrderItem], sales_d
         commits.commit(MYSQL, reserve)
     except CommitLost:
         rows = _reservation_rows(reference)
-        if rows is None or not any(row.status == "reserved" for row in rows):
+        if rows is None or not any(row.status == RESERVED for row in rows):
             raise ServiceUnavailable("mysql") from None
         logger.info("Reservation %s landed though its COMMIT answer was lost", reference)
 
@@ -397,7 +398,7 @@ def _resume(*, attempt: _Attempt, owner: User, from_cart: bool, shipping_address
     rows = _reservation_rows(attempt.reference)
     if rows is None:
         raise ServiceUnavailable("mysql")
-    reserved = [row for row in rows if row.status == "reserved"]
+    reserved = [row for row in rows if row.status == RESERVED]
     if not reserved:
         return None
     items = [OrderItem(row.product_id, row.name, row.unit_price, row.quantity) for row in reserved]
