@@ -1,27 +1,73 @@
 """The catalog read cache: public product and category reads, answered from a shared cache.
 
-Only with a cache every replica shares (REDIS_URL): without one, the `catalog` cache is
-Django's DummyCache and every read goes to MongoDB. Keys carry a generation number that
-every catalog write bumps, so a write is visible to the next read on every replica; there
-is no per-key invalidation to get wrong. Prices for carts and orders never come from here:
-cart and orders read MongoDB through the selectors.
+The `catalog` cache is Redis when REDIS_URL is set (every replica shares it), files under
+DATA_DIR/cache in the embedded default (one server, whose workers share the directory),
+and none otherwise: a cache private to one process would serve other processes' stale
+products. Every catalog write stores a new generation number, and an entry is served only
+if it was made in the current generation, so a write is visible to the next read on every
+worker and replica; there is no per-key invalidation to get wrong. Prices for carts and
+orders never come from here: cart and orders read MongoDB through the selectors.
+
+No stampede. An entry is fresh for CATALOG_CACHE_SECONDS (what it shows of other stores,
+the stock of a parent's variants, may lag that long) and stays in the cache for
+`_HARD_LIFETIMES` times longer. Past its freshness one request takes a short lock (an
+atomic `add`) and reads MongoDB again while every other request goes on being served the
+entry, which is still of the current generation. When there is no entry of the current
+generation (a start, a catalog write), one request reads MongoDB and the others wait for
+its answer, briefly, before reading MongoDB themselves. How each read was answered is
+counted in /metrics (`catalog_cache_reads_total`).
 """
 
 import functools
 import logging
+import random
+import secrets
 import time
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
+from prometheus_client import REGISTRY, Counter
 
 from ecommerce.api.permissions import is_staff
 from ecommerce.api.renderers import OrjsonRenderer
 
 GENERATION_KEY = "catalog:generation"
+# An entry outlives its freshness this many times over: a hot key is refreshed long before
+# it could disappear; only keys nobody asks for any more expire.
+_HARD_LIFETIMES = 10
+# Entries made together (a start, a write) go stale spread over the last fifth of their
+# lifetime, not all in the same second.
+_FRESHNESS_JITTER = 0.2
+# The lock of one entry's computation: longer than a read of MongoDB ever takes, so a
+# worker that died holding it only delays a refresh this long.
+_LOCK_SECONDS = 10
+# How long a request waits for another's computation before reading MongoDB itself.
+_FILL_WAIT_SECONDS = 2.0
+_POLL_SECONDS = 0.01
+
 _RENDERER = OrjsonRenderer()
 logger = logging.getLogger(__name__)
+
+# Outcomes that read MongoDB: refresh, fill, fill_after_wait, uncached.
+READS = Counter(
+    "catalog_cache_reads_total",
+    "Catalog reads by how the cache answered: hit, stale (served while another request refreshes "
+    "the entry), refresh, fill (no entry: computed), waited (served another request's fill), "
+    "fill_after_wait (the wait passed: computed), uncached (the cache is unreachable).",
+    ["outcome"],
+)
+_OUTCOMES = ("hit", "stale", "refresh", "fill", "waited", "fill_after_wait", "uncached")
+_counters = {outcome: READS.labels(outcome) for outcome in _OUTCOMES}
+
+
+def read_counts() -> dict[str, int]:
+    """This process's count of catalog reads by outcome, since it started."""
+    return {
+        outcome: int(REGISTRY.get_sample_value("catalog_cache_reads_total", {"outcome": outcome}) or 0)
+        for outcome in _OUTCOMES
+    }
 
 
 def _cache():
@@ -30,11 +76,13 @@ def _cache():
 
 def _fresh_generation() -> int:
     # Never a number used before: a lost (evicted, flushed) generation must not bring
-    # back the keys of an old one.
-    return time.time_ns()
+    # back the keys of an old one. Random, not counted: storing a new value is exact on
+    # any backend (the last writer's number is read only after every write before it
+    # finished), where an increment is atomic only on Redis.
+    return secrets.randbits(62) + 1
 
 
-def _generation(cache) -> int:
+def _generation(cache) -> int | None:
     generation = cache.get(GENERATION_KEY)
     if generation is None:
         cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
@@ -45,20 +93,17 @@ def _generation(cache) -> int:
 def catalog_changed() -> None:
     """Make every cached catalog read stale (called after each catalog write)."""
     cache = _cache()
-    try:
-        bumped = cache.incr(GENERATION_KEY)
-    except ValueError:  # no generation (never set, or evicted): a fresh one
-        cache.set(GENERATION_KEY, _fresh_generation(), timeout=None)
-        return
-    if bumped is None:
+    generation = _fresh_generation()
+    cache.set(GENERATION_KEY, generation, timeout=None)
+    if cache.get(GENERATION_KEY) is None:
         # The cache was unreachable (its errors are ignored): entries it still holds may
-        # lag this write until they expire, CATALOG_CACHE_SECONDS at most.
-        logger.warning("Catalog cache generation not bumped: the cache is unreachable.")
+        # lag this write until they expire.
+        logger.warning("Catalog cache generation not stored: the cache is unreachable.")
 
 
 def invalidates_catalog(service):
-    """For catalog services: bump the generation after the write, even a failed one
-    (a half-done write must not be hidden behind a cached read)."""
+    """For catalog services: a new generation after the write, even a failed one (a
+    half-done write must not be hidden behind a cached read)."""
 
     @functools.wraps(service)
     def wrapper(*args, **kwargs):
@@ -70,13 +115,24 @@ def invalidates_catalog(service):
     return wrapper
 
 
+def _current(stamped, generation: int) -> tuple | None:
+    """The entry if it is (generation, fresh_until, body) of this generation."""
+    if isinstance(stamped, tuple) and len(stamped) == 3 and stamped[0] == generation:
+        return stamped
+    return None
+
+
+def _answer(entry: tuple) -> HttpResponse:
+    return HttpResponse(entry[2], content_type="application/json")
+
+
 def cached_read(view_method):
     """For read-only catalog view methods: cache the 200 answer per path, query and role
     (staff see inactive products), stamped with the generation it was made in.
 
-    A hit is one cache round trip (the generation and the entry in one MGET) and no
-    serializing at all: what is kept is the rendered JSON. An entry stamped with an older
-    generation is a miss."""
+    A hit is one cache round trip (the generation and the entry together) and no
+    serializing: what is kept is the rendered JSON. An entry of an older generation is
+    never served."""
 
     @functools.wraps(view_method)
     def wrapper(view, request, *args, **kwargs):
@@ -93,16 +149,69 @@ def cached_read(view_method):
         if generation is None:
             generation = _generation(cache)
             if generation is None:  # the cache is down: read through
+                _counters["uncached"].inc()
                 return view_method(view, request, *args, **kwargs)
-        stamped = found.get(key)
-        if stamped is not None and stamped[0] == generation:
-            return HttpResponse(stamped[1], content_type="application/json")
-        response = view_method(view, request, *args, **kwargs)
-        if response.status_code == 200:
-            cache.set(key, (generation, _RENDERER.render(response.data)), timeout=seconds)
-        return response
+        compute = functools.partial(view_method, view, request, *args, **kwargs)
+        lock = f"{key}:lock:{generation}"
+        entry = _current(found.get(key), generation)
+        if entry is not None:
+            if entry[1] > time.time():
+                _counters["hit"].inc()
+                return _answer(entry)
+            # Past its freshness, the one request that gets the lock refreshes it; the
+            # others (and all of them if the cache fails) are served the entry meanwhile.
+            if cache.add(lock, 1, timeout=_LOCK_SECONDS) is not True:
+                _counters["stale"].inc()
+                return _answer(entry)
+            _counters["refresh"].inc()
+            return _fill(cache, compute, key, generation, seconds, lock=lock, refreshing=True)
+        if cache.add(lock, 1, timeout=_LOCK_SECONDS) is False:
+            entry = _wait(cache, key, lock, generation)
+            if entry is not None:
+                _counters["waited"].inc()
+                return _answer(entry)
+            _counters["fill_after_wait"].inc()
+            return _fill(cache, compute, key, generation, seconds, lock=None, refreshing=False)
+        _counters["fill"].inc()
+        return _fill(cache, compute, key, generation, seconds, lock=lock, refreshing=False)
 
     return wrapper
+
+
+def _fill(cache, compute, key: str, generation: int, seconds: int, *, lock: str | None, refreshing: bool):
+    """Compute the answer and keep it if it is a 200; then release the lock, if held (the
+    waiters look for the entry first, then for the lock)."""
+    kept = False
+    try:
+        response = compute()
+        if response.status_code == 200:
+            fresh_until = time.time() + seconds * (1 - _FRESHNESS_JITTER * random.random())  # noqa: S311 - a spread, not a secret
+            body = _RENDERER.render(response.data)
+            cache.set(key, (generation, fresh_until, body), timeout=seconds * _HARD_LIFETIMES)
+            kept = True
+        return response
+    finally:
+        if refreshing and not kept:
+            # The read is no longer a 200 (a product removed behind the API's back, MongoDB
+            # away): the old answer is not served again.
+            cache.delete(key)
+        if lock is not None:
+            cache.delete(lock)
+
+
+def _wait(cache, key: str, lock: str, generation: int) -> tuple | None:
+    """Another request is computing `key`: its entry once stored, or None when it gave up
+    (the lock released with no entry: an error, or not a 200) or the wait passed."""
+    deadline = time.monotonic() + _FILL_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        found = cache.get_many([key, lock])
+        entry = _current(found.get(key), generation)
+        if entry is not None:
+            return entry
+        if lock not in found:
+            return None
+    return None
 
 
 def cached_products(product_ids: set[str], load) -> dict:

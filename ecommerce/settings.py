@@ -197,11 +197,20 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "catalog": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+        # The embedded default is one server per DATA_DIR (ecommerce.tooling.serve): its
+        # workers share catalog reads in files there (faster here than a SQLite table, which
+        # would cost a connection a request). Elsewhere, without Redis, replicas share nothing.
+        "catalog": {
+            "BACKEND": "ecommerce.stores.filecache.SharedFileCache",
+            "LOCATION": str(DATA_DIR / "cache" / "catalog"),
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+        if EMBEDDED
+        else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
         # The same memory as `default` (one LOCATION): clearing one clears both.
         "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
-CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60) if REDIS_URL else 0
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60) if REDIS_URL or EMBEDDED else 0
 
 # --- Users and auth -------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"

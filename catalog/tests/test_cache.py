@@ -1,28 +1,38 @@
-"""The catalog read cache on a shared Redis: reads served without MongoDB, writes seen at once."""
+"""The catalog read cache: reads served without MongoDB, writes seen at once, no stampede.
+
+On the real Redis (database 10, or TEST_REDIS_URL) and on the embedded default's shared
+files, with nx-27017 behind. MongoDB reads are counted two ways: by the cache's own counter
+of how it answered (catalog_cache_reads_total) and by the commands nx-27017 received."""
 
 import dataclasses
+import multiprocessing
 import os
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.test import override_settings
 
-from catalog import services
+from catalog import cache as catalog_cache
+from catalog import repository, services
+from ecommerce.testing.helpers import client_for
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
 _BACKEND = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS}
+_MONGO_READS = ("refresh", "fill", "fill_after_wait", "uncached")
+
+
+def _use(catalog: dict, seconds: int = 60):
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "catalog": catalog}
+    return override_settings(CACHES=caches, CATALOG_CACHE_SECONDS=seconds)
 
 
 @pytest.fixture
 def shared_cache():
-    prefix = f"test-{os.getpid()}"
-    caches = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "catalog": {**_BACKEND, "KEY_PREFIX": prefix},
-    }
-    with override_settings(CACHES=caches, CATALOG_CACHE_SECONDS=60):
+    with _use({**_BACKEND, "KEY_PREFIX": f"test-{os.getpid()}"}):
         from django.core.cache import caches as handler
 
         handler["catalog"].clear()
@@ -30,20 +40,82 @@ def shared_cache():
         handler["catalog"].clear()
 
 
-def test_a_repeated_read_does_not_touch_mongodb(shared_cache, anon_client, mongo_commands):
+@pytest.fixture
+def file_cache(tmp_path):
+    """The embedded default's cache: files in a directory the workers share."""
+    with _use({"BACKEND": "ecommerce.stores.filecache.SharedFileCache", "LOCATION": str(tmp_path / "cache")}):
+        from django.core.cache import caches as handler
+
+        yield handler["catalog"]
+
+
+@pytest.fixture(params=["redis", "files"])
+def any_cache(request):
+    return request.getfixturevalue("shared_cache" if request.param == "redis" else "file_cache")
+
+
+class Reads:
+    """How the cache answered the reads made since the last `take()` (this process)."""
+
+    def __init__(self):
+        self.before = catalog_cache.read_counts()
+
+    def take(self) -> dict[str, int]:
+        now = catalog_cache.read_counts()
+        delta = {outcome: now[outcome] - self.before[outcome] for outcome in now}
+        self.before = now
+        return {outcome: n for outcome, n in delta.items() if n}
+
+
+def _at_once(path: str, n: int) -> list:
+    """`n` anonymous GETs of `path` released together, each from its own thread and client."""
+    barrier = threading.Barrier(n)
+    answers: list = [None] * n
+
+    def get(i):
+        client = client_for(None)
+        barrier.wait()
+        answers[i] = client.get(path)
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def _read_key(path: str, role: str = "public") -> str:
+    return f"catalog:read:{role}:http://testserver{path}?"
+
+
+def _lock_key(cache, path: str) -> str:
+    """The lock a worker holds while it computes `path` in the current generation."""
+    return f"{_read_key(path)}:lock:{cache.get(catalog_cache.GENERATION_KEY)}"
+
+
+def _reprice_behind_the_api(product_id: str, price: str) -> None:
+    """A change the cache is not told of (no new generation): only a refresh shows it."""
+    product = repository.product_find_many([product_id])[product_id]
+    repository.product_replace(dataclasses.replace(product, price=Decimal(price)))
+
+
+def test_a_repeated_read_does_not_touch_mongodb(any_cache, anon_client, mongo_commands):
     product = services.product_create(name="Lamp", price=Decimal("20.00"))
     assert anon_client.get(f"/api/products/{product.id}").status_code == 200
     assert anon_client.get("/api/products").status_code == 200
+    reads = Reads()
 
     with mongo_commands.recording() as commands:
         detail = anon_client.get(f"/api/products/{product.id}")
         listing = anon_client.get("/api/products")
 
     assert commands == []
+    assert reads.take() == {"hit": 2}
     assert detail.json()["name"] == "Lamp" and listing.json()["count"] == 1
 
 
-def test_writes_are_visible_to_the_next_read(shared_cache, anon_client, staff_client, customer_client):
+def test_writes_are_visible_to_the_next_read(any_cache, anon_client, staff_client, customer_client):
     product = services.product_create(name="Lamp", price=Decimal("20.00"))
     assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "20.00"
     assert anon_client.get("/api/products", {"sort": "price"}).json()["results"][0]["price"] == "20.00"
@@ -61,7 +133,112 @@ def test_writes_are_visible_to_the_next_read(shared_cache, anon_client, staff_cl
     assert anon_client.get("/api/products").json()["count"] == 0
 
 
-def test_staff_and_customers_are_cached_apart(shared_cache, anon_client, staff_client):
+def test_concurrent_misses_of_one_key_read_mongodb_once(any_cache, mongo_commands):
+    for i in range(30):
+        services.product_create(name=f"Lamp {i}", price=Decimal("20.00") + i)
+    path = "/api/products?limit=20&sort=price"
+    with mongo_commands.recording() as commands:
+        alone = client_for(None).get(path)
+    one_read = list(commands)
+    services.product_update(product_id=alone.json()["results"][0]["id"], data={"name": "Lamp zero"})
+    reads = Reads()
+
+    with mongo_commands.recording() as commands:
+        answers = _at_once(path, 8)
+
+    assert one_read and sorted(commands) == sorted(one_read)
+    assert reads.take() == {"fill": 1, "waited": 7}
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert answers[0].json()["results"][0]["name"] == "Lamp zero"
+
+
+def test_past_its_freshness_the_old_answer_is_served_while_one_request_refreshes(
+    any_cache, anon_client, mongo_commands
+):
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    path = f"/api/products/{product.id}"
+    with _use_seconds(1):
+        assert anon_client.get(path).json()["price"] == "20.00"
+        _reprice_behind_the_api(product.id, "25.00")
+        assert anon_client.get(path).json()["price"] == "20.00"  # fresh: the cache's answer
+        time.sleep(1.05)
+        reads = Reads()
+
+        # Another worker holds the refresh: this one answers what the cache holds.
+        assert any_cache.add(_lock_key(any_cache, path), 1, timeout=10)
+        with mongo_commands.recording() as commands:
+            assert anon_client.get(path).json()["price"] == "20.00"
+        assert commands == [] and reads.take() == {"stale": 1}
+
+        # That worker gone (its lock released or expired): the next request refreshes.
+        any_cache.delete(_lock_key(any_cache, path))
+        assert anon_client.get(path).json()["price"] == "25.00"
+        assert anon_client.get(path).json()["price"] == "25.00"
+        assert reads.take() == {"refresh": 1, "hit": 1}
+
+
+def test_many_requests_past_the_freshness_make_one_refresh(any_cache):
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    path = f"/api/products/{product.id}"
+    with _use_seconds(1):
+        client_for(None).get(path)
+        _reprice_behind_the_api(product.id, "25.00")
+        time.sleep(1.05)
+        reads = Reads()
+
+        answers = _at_once(path, 8)
+
+    counts = reads.take()
+    assert counts.pop("refresh") == 1 and set(counts) <= {"stale", "hit"} and sum(counts.values()) == 7
+    prices = [a.json()["price"] for a in answers]
+    assert set(prices) <= {"20.00", "25.00"} and "25.00" in prices
+
+
+def test_a_write_is_seen_at_once_even_while_an_old_entry_is_being_refreshed(any_cache, anon_client, staff_client):
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    path = f"/api/products/{product.id}"
+    with _use_seconds(1):
+        anon_client.get(path)
+        time.sleep(1.05)
+        assert any_cache.add(_lock_key(any_cache, path), 1, timeout=10)  # a refresh under way elsewhere
+        reads = Reads()
+
+        assert staff_client.patch(path, {"price": "30.00"}).status_code == 200
+
+        assert anon_client.get(path).json()["price"] == "30.00"
+    assert reads.take() == {"fill": 1}
+
+
+def test_a_miss_whose_computing_request_gives_up_is_computed_by_the_waiter(any_cache):
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    path = f"/api/products/{product.id}"
+    lock = _lock_key(any_cache, path)
+    assert any_cache.add(lock, 1, timeout=10)  # another worker started computing it
+    reads = Reads()
+    answer = []
+    waiter = threading.Thread(target=lambda: answer.append(client_for(None).get(path)))
+    waiter.start()
+    time.sleep(0.1)
+    assert not answer  # still waiting for the other worker
+
+    any_cache.delete(lock)  # which failed: no entry stored
+    waiter.join()
+
+    assert answer[0].status_code == 200 and answer[0].json()["price"] == "20.00"
+    assert reads.take() == {"fill_after_wait": 1}
+
+
+def test_entries_outlive_their_freshness_in_redis(shared_cache, anon_client):
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    anon_client.get(f"/api/products/{product.id}")
+
+    ttl = shared_cache.ttl(_read_key(f"/api/products/{product.id}"))
+
+    assert 60 < ttl <= 600
+
+
+def test_staff_and_customers_are_cached_apart(any_cache, anon_client, staff_client):
     services.product_create(name="Hidden", price=Decimal("5.00"), is_active=False)
 
     assert staff_client.get("/api/products").json()["count"] == 1
@@ -78,15 +255,13 @@ def test_without_a_shared_cache_reads_go_to_mongodb(anon_client, mongo_commands)
     assert commands
 
 
-def test_a_lost_generation_never_brings_back_old_entries(shared_cache, anon_client, staff_client):
-    from catalog.cache import GENERATION_KEY
-
+def test_a_lost_generation_never_brings_back_old_entries(any_cache, anon_client, staff_client):
     product = services.product_create(name="Lamp", price=Decimal("20.00"))
     assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "20.00"
-    shared_cache.delete(GENERATION_KEY)  # evicted by the LRU, or Redis restarted
+    any_cache.delete(catalog_cache.GENERATION_KEY)  # evicted by the LRU, or Redis restarted
     assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "20.00"
 
-    shared_cache.delete(GENERATION_KEY)
+    any_cache.delete(catalog_cache.GENERATION_KEY)
     assert staff_client.patch(f"/api/products/{product.id}", {"price": "30.00"}).status_code == 200
 
     assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "30.00"
@@ -96,18 +271,85 @@ def test_a_cache_that_is_down_is_read_through(anon_client, staff_client, custome
     down = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     down["OPTIONS"] = {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
     product = services.product_create(name="Lamp", price=Decimal("20.00"))
-    with override_settings(CACHES={"default": down, "catalog": down}, CATALOG_CACHE_SECONDS=60):
+    reads = Reads()
+    # As production has it: rate-limit counters see the failure (and count in the process).
+    throttle = {**down, "OPTIONS": {**down["OPTIONS"], "IGNORE_EXCEPTIONS": False}}
+    with override_settings(CACHES={"default": down, "catalog": down, "throttle": throttle}, CATALOG_CACHE_SECONDS=60):
         assert anon_client.get(f"/api/products/{product.id}").status_code == 200
         assert staff_client.patch(f"/api/products/{product.id}", {"price": "21.00"}).status_code == 200
+        assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "21.00"
         login = anon_client.post("/api/auth/token", {"email": customer.email, "password": "Str0ng-Passw0rd!"})
         assert login.status_code == 200
+    assert reads.take() == {"uncached": 2}
+
+
+def test_a_cache_directory_that_cannot_be_written_is_read_through(tmp_path, anon_client, staff_client):
+    (tmp_path / "not-a-directory").write_text("")
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    catalog = {"BACKEND": "ecommerce.stores.filecache.SharedFileCache", "LOCATION": str(tmp_path / "not-a-directory")}
+    with _use(catalog):
+        assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "20.00"
+        assert staff_client.patch(f"/api/products/{product.id}", {"price": "21.00"}).status_code == 200
+        assert anon_client.get(f"/api/products/{product.id}").json()["price"] == "21.00"
+        assert anon_client.get("/api/products").json()["count"] == 1
+
+
+def _add_in_a_process(location: str, barrier, results) -> None:
+    from ecommerce.stores.filecache import SharedFileCache
+
+    cache = SharedFileCache(location, {})
+    barrier.wait()
+    results.put(cache.add("lock", os.getpid(), timeout=10))
+
+
+def test_the_file_cache_add_is_atomic_across_processes(tmp_path):
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(8), context.Queue()
+    processes = [context.Process(target=_add_in_a_process, args=(str(tmp_path), barrier, results)) for _ in range(8)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(30)
+
+    assert sorted(results.get(timeout=5) for _ in processes) == [False] * 7 + [True]
+
+
+def test_an_expired_file_lock_is_taken_over(tmp_path):
+    from ecommerce.stores.filecache import SharedFileCache
+
+    cache = SharedFileCache(str(tmp_path), {})
+    assert cache.add("lock", 1, timeout=0.05) is True
+    assert cache.add("lock", 2, timeout=10) is False
+    time.sleep(0.1)
+
+    assert cache.add("lock", 3, timeout=10) is True
+    assert cache.get("lock") == 3
+
+
+def test_the_embedded_default_caches_the_catalog_in_its_data_dir(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MYSQL_URL", "MONGO_URL", "REDIS_URL")}
+    env.update(DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="ecommerce.settings", SECRET_KEY="x" * 50)
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.CACHES['catalog']['BACKEND'], s.CACHES['catalog']['LOCATION'], s.CATALOG_CACHE_SECONDS, "
+        "s.CACHES['throttle']['BACKEND'])"
+    )
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+
+    assert out.stdout.split() == [
+        "ecommerce.stores.filecache.SharedFileCache",
+        str(tmp_path / "cache" / "catalog"),
+        "60",
+        "django.core.cache.backends.locmem.LocMemCache",
+    ]
 
 
 def test_carts_show_cached_products_but_orders_price_from_mongodb(
     shared_cache, customer_client, customer, mongo_commands
 ):
-    from catalog import repository
-
     mug = services.product_create(name="Mug", price=Decimal("10.00"), initial_stock=5)
     assert (
         customer_client.post(f"/api/cart/{customer.id}/items", {"product_id": mug.id, "quantity": 1}).status_code == 201
@@ -119,9 +361,22 @@ def test_carts_show_cached_products_but_orders_price_from_mongodb(
 
     # A price changed behind the API's back (no generation bump): the cart may show the
     # cached price, the order must charge the real one.
-    stale = repository.product_find_many([mug.id])[mug.id]
-    repository.product_replace(dataclasses.replace(stale, price=Decimal("12.00")))
+    _reprice_behind_the_api(mug.id, "12.00")
     address = {"line1": "1 Main St", "city": "Paris", "postal_code": "75001", "country": "FR"}
     order = customer_client.post("/api/orders", {"from_cart": True, "shipping_address": address})
 
     assert order.status_code == 201 and order.json()["total"] == "12.00"
+
+
+def _use_seconds(seconds: int):
+    return override_settings(CATALOG_CACHE_SECONDS=seconds)
+
+
+def test_the_file_cache_stays_bounded(tmp_path):
+    from ecommerce.stores.filecache import SharedFileCache
+
+    cache = SharedFileCache(str(tmp_path), {"OPTIONS": {"MAX_ENTRIES": 200}})
+    for i in range(1000):
+        cache.set(f"page-{i}", b"{}", timeout=600)
+
+    assert 100 < len(list(tmp_path.glob("*.djcache"))) <= 300
