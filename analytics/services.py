@@ -3,6 +3,7 @@ moves the order's stock. Every change is an UPDATE with F() increments: concurre
 add up, none overwrites another."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -92,15 +93,59 @@ def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent) -> N
     )
 
 
-def sales_figures_correct(*, day: date, product_id: str | None, deltas: dict[str, int | Decimal]) -> None:
-    """Add `deltas` ({field: amount}) to one day's figures (the whole shop's when `product_id`
-    is None): the books repair's correction. Increments, not absolute values, so orders
-    counted meanwhile are kept."""
-    changes = {field: delta for field, delta in deltas.items() if delta}
-    if not changes:
-        return
+@dataclass(frozen=True)
+class FiguresCorrection:
+    """What one day's figures (the whole shop's when `product_id` is None) lack: `deltas`
+    ({field: amount}) to add; `name`, the product's name for a product row it creates."""
+
+    day: date
+    product_id: str | None
+    deltas: dict[str, int | Decimal]
+    name: str = ""
+
+
+def sales_figures_correct(*, corrections: Iterable[FiguresCorrection]) -> int:
+    """Add each correction to its day's figures: the books repair's, and the seed's (which
+    writes history and lets the repair count it). Rows that do not exist are created in bulk
+    (INSERT IGNORE); existing ones get increments, not absolute values, so orders counted
+    meanwhile are kept. Answers how many rows were corrected."""
+    corrections = [correction for correction in corrections if any(correction.deltas.values())]
+    if not corrections:
+        return 0
+    days = {correction.day for correction in corrections}
+    existing = set(DailySales.objects.using(MYSQL).filter(date__in=days).values_list("date", flat=True))
+    existing |= set(
+        ProductSales.objects.using(MYSQL).filter(date__in=days).values_list("date", "product_id").iterator()
+    )
+    fresh = [correction for correction in corrections if _key(correction) not in existing]
     with transaction.atomic(using=MYSQL):
-        if product_id is None:
-            _increment(DailySales, {"date": day}, changes)
-        else:
-            _increment(ProductSales, {"date": day, "product_id": product_id}, changes)
+        # One order for every writer: products sorted, then the days (sales_rows_ensure's).
+        ProductSales.objects.using(MYSQL).bulk_create(
+            [
+                ProductSales(date=c.day, product_id=c.product_id, name=c.name[:200], **c.deltas)
+                for c in sorted(fresh, key=lambda c: (c.product_id or "", c.day))
+                if c.product_id is not None
+            ],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
+        DailySales.objects.using(MYSQL).bulk_create(
+            [DailySales(date=c.day, **c.deltas) for c in fresh if c.product_id is None],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
+    created = {_key(correction) for correction in fresh}
+    for correction in corrections:
+        if _key(correction) in created:
+            continue
+        changes = {field: delta for field, delta in correction.deltas.items() if delta}
+        with transaction.atomic(using=MYSQL):
+            if correction.product_id is None:
+                _increment(DailySales, {"date": correction.day}, changes)
+            else:
+                _increment(ProductSales, {"date": correction.day, "product_id": correction.product_id}, changes)
+    return len(corrections)
+
+
+def _key(correction: FiguresCorrection):
+    return correction.day if correction.product_id is None else (correction.day, correction.product_id)

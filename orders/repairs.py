@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from analytics import services as analytics_services
+from analytics.services import FiguresCorrection
 from inventory import selectors as inventory_selectors
 from inventory.selectors import RESERVED
 from orders import selectors, services
@@ -108,15 +109,17 @@ def sales_figures_correct() -> int:
     """Each day's figures (the shop's and each product's) brought to what its orders say, by
     adding the difference: orders counted meanwhile are kept (the difference comes from one
     MySQL snapshot of the figures and the reservations they follow)."""
-    corrected = 0
-    for mismatch in selectors.sales_figures_mismatches():
-        analytics_services.sales_figures_correct(
-            day=date.fromisoformat(mismatch["date"]),
-            product_id=mismatch["product_id"],
-            deltas=mismatch["missing"],
-        )
-        corrected += 1
-    return corrected
+    return analytics_services.sales_figures_correct(
+        corrections=[
+            FiguresCorrection(
+                day=date.fromisoformat(mismatch["date"]),
+                product_id=mismatch["product_id"],
+                deltas=mismatch["missing"],
+                name=mismatch["name"],
+            )
+            for mismatch in selectors.sales_figures_mismatches()
+        ]
+    )
 
 
 def orders_reconcile(*, grace_seconds: int = 60) -> ReconcileReport:

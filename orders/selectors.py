@@ -66,6 +66,17 @@ def order_by_reference(*, reference: UUID) -> Order | None:
     return _with_lines(Order.objects.filter(reference=reference)).first()
 
 
+def reservation_status_for(*, order_status: str) -> str:
+    """Where an order's reservation stands once the stock has followed its status: held while
+    it is open, sold once shipped or delivered, back in stock once cancelled (the seed writes
+    history with it)."""
+    if order_status in OPEN_STATUSES:
+        return RESERVED
+    if order_status in SOLD_STATUSES:
+        return COMMITTED
+    return RELEASED
+
+
 def order_exists(*, reference: UUID) -> bool:
     return Order.objects.filter(reference=reference).exists()
 
@@ -212,13 +223,15 @@ def _sold_units_mismatches(reservations, moved: set[UUID]) -> list[dict]:
     ]
 
 
-def _figures_expected(reservations, orders: dict) -> dict:
-    """The figures the reservations and their orders call for, keyed as the figures are.
+def _figures_expected(reservations, orders: dict) -> tuple[dict, dict]:
+    """The figures the reservations and their orders call for, keyed as the figures are, and
+    the name each product sold under (its latest reservation's).
 
     A reservation counts as placed unless it was voided (released, and no order carries it:
     the order never stood); as cancelled when its order is cancelled and its units are no
     longer held (the cancellation's stock movement is what counts it)."""
     expected: dict = defaultdict(lambda: dict.fromkeys(analytics_selectors.FIGURE_FIELDS, 0))
+    names: dict = {}
     per_order: dict = {}
     for row in reservations:
         order = orders.get(row.order_reference)
@@ -227,6 +240,8 @@ def _figures_expected(reservations, orders: dict) -> dict:
         cancelled = order is not None and order.status == Order.Status.CANCELLED and row.status != RESERVED
         parts = ["", "cancelled_"] if cancelled else [""]
         revenue = row.unit_price * row.quantity
+        if row.name:
+            names[(row.sales_date, row.product_id)] = row.name
         for prefix in parts:
             product = expected[(row.sales_date, row.product_id)]
             product[f"{prefix}orders"] += 1
@@ -238,7 +253,7 @@ def _figures_expected(reservations, orders: dict) -> dict:
             per_order[(row.sales_date, row.order_reference, prefix)] = True
     for sales_date, _reference, prefix in per_order:
         expected[(sales_date, None)][f"{prefix}orders"] += 1
-    return expected
+    return expected, names
 
 
 def sales_figures_mismatches() -> list[dict]:
@@ -249,7 +264,7 @@ def sales_figures_mismatches() -> list[dict]:
 
 
 def _figures_mismatches(reservations, orders: dict, figures: dict) -> list[dict]:
-    expected = _figures_expected(reservations, orders)
+    expected, names = _figures_expected(reservations, orders)
     zero = dict.fromkeys(analytics_selectors.FIGURE_FIELDS, 0)
     found = []
     for key in sorted(expected.keys() | figures.keys(), key=lambda key: (key[0], key[1] or "")):
@@ -257,7 +272,15 @@ def _figures_mismatches(reservations, orders: dict, figures: dict) -> list[dict]
         deltas = {field: want[field] - have[field] for field in analytics_selectors.FIGURE_FIELDS}
         if any(deltas.values()):
             day, product_id = key
-            found.append({"kind": "figures", "date": day.isoformat(), "product_id": product_id, "missing": deltas})
+            found.append(
+                {
+                    "kind": "figures",
+                    "date": day.isoformat(),
+                    "product_id": product_id,
+                    "name": names.get(key, ""),
+                    "missing": deltas,
+                }
+            )
     return found
 
 
