@@ -380,3 +380,92 @@ def test_the_file_cache_stays_bounded(tmp_path):
         cache.set(f"page-{i}", b"{}", timeout=600)
 
     assert 100 < len(list(tmp_path.glob("*.djcache"))) <= 300
+
+
+class RedisWrites:
+    """The entries stored in Redis database 10 while armed, seen by MONITOR: one per
+    computed answer, whichever gunicorn worker computed it (locks are SET NX, not counted)."""
+
+    def __init__(self, url: str):
+        import redis
+
+        self.url, self.client = url, redis.Redis.from_url(url)
+        self.db = self.client.connection_pool.connection_kwargs.get("db", 0)
+        self.commands: list[str] = []
+
+    def __enter__(self):
+        ready = threading.Event()
+
+        def listen():
+            with self.client.monitor() as monitor:
+                ready.set()
+                for command in monitor.listen():
+                    if command["command"] == "ECHO p10-monitor-stop":
+                        return
+                    if command["db"] == self.db:
+                        self.commands.append(command["command"])
+
+        self.thread = threading.Thread(target=listen)
+        self.thread.start()
+        ready.wait(5)
+        time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc):
+        self.client.echo("p10-monitor-stop")
+        self.thread.join(10)
+
+    def stored(self, fragment: str) -> int:
+        return sum(
+            1
+            for c in self.commands
+            if c.startswith("SET ") and fragment in c.split(" ", 2)[1] and ":lock:" not in c and " NX" not in c
+        )
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_gunicorn_workers_missing_one_key_together_compute_it_once(live_server_factory):
+    import redis
+    import requests
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from ecommerce.testing.helpers import make_user
+
+    redis.Redis.from_url(REDIS).flushdb()
+    server = live_server_factory(workers=4, extra_env={"REDIS_URL": REDIS, "CATALOG_CACHE_SECONDS": "60"})
+    staff = {"Authorization": f"Bearer {AccessToken.for_user(make_user('live-staff@example.com', staff=True))}"}
+    for i in range(30):
+        created = requests.post(
+            f"{server.url}/api/products", json={"name": f"Lamp {i}", "price": f"{20 + i}.00"}, headers=staff, timeout=30
+        )
+        assert created.status_code == 201
+    path = "/api/products?limit=20&sort=price"
+
+    def burst() -> list:
+        barrier, answers = threading.Barrier(16), []
+
+        def get():
+            barrier.wait()
+            answers.append(requests.get(f"{server.url}{path}", timeout=30))
+
+        threads = [threading.Thread(target=get) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return answers
+
+    with RedisWrites(REDIS) as writes:
+        first = burst()
+    assert writes.stored("/api/products?limit=20&sort=price") == 1
+    assert {a.status_code for a in first} == {200} and len({a.content for a in first}) == 1
+
+    cheapest = first[0].json()["results"][0]["id"]
+    patched = requests.patch(f"{server.url}/api/products/{cheapest}", json={"price": "1.00"}, headers=staff, timeout=30)
+    assert patched.status_code == 200
+
+    with RedisWrites(REDIS) as writes:
+        second = burst()
+    assert writes.stored("/api/products?limit=20&sort=price") == 1
+    assert {a.json()["results"][0]["price"] for a in second} == {"1.00"}
+    redis.Redis.from_url(REDIS).flushdb()
