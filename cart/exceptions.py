@@ -22,7 +22,9 @@ class CartQuantityExceeded(ValidationFailed):
 
 class CartChanged(ConflictError):
     """An order from the cart lost its lines: another checkout of the same cart ordered them
-    first, or the owner changed them while the order was being placed. Nothing was ordered."""
+    first, or the owner changed them while the order was being placed. Nothing was ordered.
+    The contract's 409 `conflict` (no code of its own: shared/API.md lists the codes)."""
 
-    code = "cart_changed"
-    default_message = "The cart changed while it was being ordered; nothing was ordered."
+    default_message = (
+        "The cart changed while it was being ordered (another checkout took its lines); nothing was ordered."
+    )

@@ -76,7 +76,7 @@ class OrderPlaceSerializer(serializers.Serializer):
         default=False,
         help_text=(
             "Order the caller's cart. Its lines leave the cart with the order; should another "
-            "checkout of the same cart take them first, the answer is 409 cart_changed and nothing "
+            "checkout of the same cart take them first, the answer is 409 conflict and nothing "
             "is ordered (one cart, one order)."
         ),
     )

@@ -523,7 +523,7 @@ def order_place(
 
     One cart, one order: the ordered lines leave the cart in the order's own transaction,
     and when a concurrent checkout of the same cart took them first this one raises
-    CartChanged (409 `cart_changed`) with nothing ordered and its stock released.
+    CartChanged (409 `conflict`) with nothing ordered and its stock released.
 
     With `idempotency_key` (per caller, 24 hours): a repeat of the same request answers the
     first definite answer again (`replayed`; a replayed error is raised again) and creates

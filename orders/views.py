@@ -85,7 +85,7 @@ class OrderViewSet(viewsets.GenericViewSet):
             400: error_response("validation_error: bad fields, unknown or inactive products, an empty cart."),
             403: error_response("permission_denied: only staff may order for another user."),
             409: error_response(
-                "out_of_stock (details.items: [{product_id, requested, available}]); cart_changed (another "
+                "out_of_stock (details.items: [{product_id, requested, available}]); conflict (another "
                 "checkout of the same cart took its lines: nothing ordered); idempotency_conflict (the key "
                 "was used with another request, or its first request is still being processed: Retry-After)."
             ),

@@ -370,9 +370,9 @@ def test_concurrent_checkouts_of_one_cart_order_its_lines_once(shop):
     assert statuses.count(201) == 1, [answer.text for answer in answers]
     for answer in answers:
         if answer.status_code != 201:
-            # The losers: the cart's lines were taken (409 cart_changed) or already gone (400).
+            # The losers: the cart's lines were taken (409 conflict) or already gone (400).
             assert (answer.status_code, answer.json()["error"]["code"]) in {
-                (409, "cart_changed"),
+                (409, "conflict"),
                 (400, "validation_error"),
             }
     assert Order.objects.count() == 1 and stock(mug.id) == (18, 2)
