@@ -8,12 +8,12 @@ from django.utils import timezone
 class Event(models.Model):
     """One change other systems care about (the outbox, PostgreSQL).
 
-    `sequence` is the feed's order. It is the primary key's identity value, drawn only while
-    the writing transaction holds the events advisory lock (services.event_write), which it
-    keeps until it commits: numbers are therefore handed out in commit order, and a reader
-    paging with ?after= never meets a smaller number committing after a larger one."""
+    `sequence` is the feed's order, and it is given after the fact: `services.events_number`
+    (one at a time) numbers the events that have committed, after the highest number given.
+    Numbers are therefore only ever appended, and a reader paging with ?after= never meets a
+    smaller number committing after a larger one, while writers never wait for each other."""
 
-    sequence = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField(primary_key=True)
     # The event's public id ("id" in the API, `webhook-id` on delivery), the same on every redelivery.
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     type = models.CharField(max_length=64)
@@ -25,18 +25,21 @@ class Event(models.Model):
     # A deterministic key for events written after another store's commit (product, stock):
     # the repair command re-derives them with the same key, so a repeat inserts nothing.
     dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    sequence = models.BigIntegerField(null=True, blank=True, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["sequence"]
+        ordering = ["id"]
         indexes = [
-            models.Index(fields=["order_id", "sequence"], name="event_order_idx"),
+            models.Index(fields=["order_id", "id"], name="event_order_idx"),
             models.Index(fields=["type", "sequence"], name="event_type_idx"),
             models.Index(fields=["created_at"], name="event_created_idx"),
+            # What the numbering looks at: only the few events not numbered yet.
+            models.Index(fields=["id"], name="event_unnumbered_idx", condition=models.Q(sequence__isnull=True)),
         ]
 
     def __str__(self) -> str:
-        return f"{self.sequence} {self.type}"
+        return f"{self.sequence or '-'} {self.type}"
 
 
 class Webhook(models.Model):

@@ -108,6 +108,8 @@ class Relay:
                 Delivery.objects.select_for_update(skip_locked=True, of=("self",))
                 # A paused webhook's deliveries wait for it to be active again.
                 .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now, webhook__is_active=True)
+                # Sent with its feed number: an event goes out once it has one.
+                .filter(event__sequence__isnull=False)
                 .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
                 .exclude(webhook_id__in=self._busy_webhooks())
                 .order_by("next_attempt_at", "id")
@@ -208,6 +210,7 @@ class Relay:
     def run_once(self) -> tuple[int, int]:
         """Claim what fits in the free threads and start sending it; answers (claimed, free)."""
         self._reap()
+        services.events_number()
         free = self.workers - len(self._in_flight)
         if free <= 0:
             return 0, 0

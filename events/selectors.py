@@ -19,16 +19,17 @@ def _of_type(events: QuerySet[Event], type: str | None) -> QuerySet[Event]:
 
 
 def event_feed(*, after: int = 0, limit: int = FEED_DEFAULT_LIMIT, type: str | None = None) -> list[Event]:
-    """Events with a sequence above `after`, oldest first, at most `limit`. Paging by the
-    last sequence seen misses nothing: numbers become visible in increasing order
-    (the advisory lock of services._WRITE_SQL)."""
+    """Numbered events with a sequence above `after`, oldest first, at most `limit`. Paging
+    by the last sequence seen misses nothing: numbers are only ever appended
+    (services.events_number)."""
     return list(_of_type(Event.objects.filter(sequence__gt=after), type).order_by("sequence")[:limit])
 
 
 def order_timeline(*, actor, order_id: int) -> QuerySet[Event]:
-    """An order's events, oldest first; the order as `actor` may see it, else 404."""
+    """An order's events, oldest first (an event committed a moment ago may not have its
+    sequence yet); the order as `actor` may see it, else 404."""
     order_selectors.order_get_for(actor=actor, order_id=order_id)
-    return Event.objects.filter(order_id=order_id).order_by("sequence")
+    return Event.objects.filter(order_id=order_id).order_by("id")
 
 
 def webhook_list() -> QuerySet[Webhook]:

@@ -11,7 +11,11 @@ _PATTERN_HELP = f'An event type ({", ".join(EVENT_TYPES)}), a "prefix.*" pattern
 
 class EventSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", help_text="The same on every delivery (webhook-id).")
-    sequence = serializers.IntegerField(help_text="Increasing in the order events become visible: page with ?after=.")
+    sequence = serializers.IntegerField(
+        allow_null=True,
+        help_text="Increasing in the order events become visible: page the feed with ?after=. Given a moment "
+        "after the event commits (null until then, in an order's timeline only).",
+    )
     type = serializers.ChoiceField(choices=EVENT_TYPES)
     data = serializers.DictField(help_text="The resource as the API answers it (an order, a product, a stock row).")
 

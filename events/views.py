@@ -40,7 +40,7 @@ class EventViewSet(viewsets.GenericViewSet):
         """Events after a sequence number, oldest first (page with ?after=)."""
         query = EventFeedQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        events = selectors.event_feed(**query.validated_data)
+        events = services.events_feed_read(**query.validated_data)
         next_after = events[-1].sequence if events else query.validated_data["after"]
         return Response({"results": EventSerializer(events, many=True).data, "next_after": next_after})
 
