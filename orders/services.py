@@ -401,7 +401,12 @@ def _resume(*, attempt: _Attempt, owner: User, from_cart: bool, shipping_address
     reserved = [row for row in rows if row.status == RESERVED]
     if not reserved:
         return None
-    items = [OrderItem(row.product_id, row.name, row.unit_price, row.quantity) for row in reserved]
+    names = {row.product_id: row.name for row in reserved}
+    if not all(names.values()):
+        # Reserved before reservations kept the name: the catalog's current one.
+        products = catalog_selectors.products_get_many(product_ids=list(names))
+        names = {pid: name or (products[pid].name if pid in products else pid) for pid, name in names.items()}
+    items = [OrderItem(row.product_id, names[row.product_id], row.unit_price, row.quantity) for row in reserved]
     order = _write_order(
         reference=attempt.reference,
         attempt=attempt,

@@ -5,6 +5,7 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
+from ecommerce.routers import MYSQL
 from orders.models import IdempotencyKey, Order
 from orders.repairs import orders_reconcile
 from orders.selectors import stock_invariant_check
@@ -131,3 +132,29 @@ def test_a_late_first_attempt_cannot_undo_the_order_its_retry_completed(customer
     assert Order.objects.get().reference == reference
     assert stock(mug.id) == (3, 2) and [r.status for r in reservations()] == ["reserved"]
     assert stock_invariant_check() == []
+
+
+def test_a_reservation_made_before_names_were_kept_completes_with_the_catalog_name(customer, customer_client):
+    from inventory.models import StockReservation
+    from orders import services
+
+    mug = product(name="Mug", stock=5)
+    body = order_body((mug, 1))
+    reference = uuid.uuid4()
+    items = services._priced_items(items=body["items"])
+    services.order_reserve_stock(reference=reference, items=items, sales_date=timezone.now().date())
+    StockReservation.objects.using(MYSQL).update(name="")
+    IdempotencyKey.objects.create(
+        user=customer,
+        key="old",
+        request_hash=services._request_hash(
+            user_id=customer.pk, items=body["items"], from_cart=False, shipping_address=body["shipping_address"]
+        ),
+        reference=reference,
+        lease_until=timezone.now() - timedelta(seconds=1),
+    )
+
+    retry = post(customer_client, body, "old")
+
+    assert retry.status_code == 201 and [item["name"] for item in retry.json()["items"]] == ["Mug"]
+    assert Order.objects.get().reference == reference and stock(mug.id) == (4, 1)
