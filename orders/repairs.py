@@ -7,9 +7,12 @@ own exactly-once moves (a reservation moves forward from `reserved` once, with i
 its sales figures in the same MySQL transaction)."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.db import connections
 from django.utils import timezone
 
 from analytics import services as analytics_services
@@ -30,6 +33,7 @@ class ReconcileReport:
     cancelled: list[int] = field(default_factory=list)  # open orders holding no stock, cancelled
     keys_removed: int = 0  # expired or abandoned idempotency keys
     figures_corrected: int = 0  # a day's figures (the shop's or a product's) corrected
+    skipped: bool = False  # another run was repairing
 
 
 def _chunks(values: list, size: int = 500):
@@ -122,16 +126,46 @@ def sales_figures_correct() -> int:
     )
 
 
+# pg_advisory_lock key of the repairs: one run at a time across every pod and the cron.
+_REPAIRS_LOCK = 0x6F7264657273  # "orders"
+
+
+@contextmanager
+def _alone() -> Iterator[bool]:
+    """True while this process is the only one repairing. Two runs at once would each add
+    the same figures correction (the other repairs are exactly-once on their own); on
+    PostgreSQL a session advisory lock says who runs, the other is skipped."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_REPAIRS_LOCK])
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_REPAIRS_LOCK])
+
+
 def orders_reconcile(*, grace_seconds: int = 60) -> ReconcileReport:
     """Every repair, in the order that lets each build on the last: stock first (released,
-    returned, sold), then the orders left without stock, the keys, and the figures last."""
+    returned, sold), then the orders left without stock, the keys, and the figures last.
+    Skipped (`skipped`) while another run is repairing."""
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
     report = ReconcileReport()
-    report.released = reservations_without_order_release(cutoff=cutoff)
-    report.returned, report.committed = closed_orders_stock_settle()
-    report.cancelled = open_orders_without_stock_cancel(cutoff=cutoff)
-    report.keys_removed = idempotency_keys_expire(cutoff=cutoff)
-    report.figures_corrected = sales_figures_correct()
+    with _alone() as alone:
+        if not alone:
+            logger.warning("reconcile_orders skipped: another run is repairing")
+            report.skipped = True
+            return report
+        report.released = reservations_without_order_release(cutoff=cutoff)
+        report.returned, report.committed = closed_orders_stock_settle()
+        report.cancelled = open_orders_without_stock_cancel(cutoff=cutoff)
+        report.keys_removed = idempotency_keys_expire(cutoff=cutoff)
+        report.figures_corrected = sales_figures_correct()
     if report.released or report.returned or report.committed or report.cancelled or report.figures_corrected:
         logger.warning("reconcile_orders repaired: %s", report)
     return report

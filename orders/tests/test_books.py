@@ -119,3 +119,32 @@ def test_figures_lost_entirely_are_rebuilt_from_the_orders_with_their_names(cust
         {k: v for k, v in row.items() if k not in ignored} for row in before
     ]
     assert stock_invariant_check() == []
+
+
+def test_one_repair_at_a_time(customer):
+    """A second run while one repairs would add the same figures correction twice: it is
+    skipped (the lock is PostgreSQL's, held here by another session)."""
+    import psycopg
+    from django.db import connections
+
+    settings = connections["default"].settings_dict
+    other = psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+    mug = product(stock=5)
+    place(customer, mug, 1)
+    DailySales.objects.using(MYSQL).update(orders=F("orders") + 1)
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [repairs._REPAIRS_LOCK])
+        assert repairs.orders_reconcile(grace_seconds=0).skipped
+        assert day_figures()[0] == 2  # untouched
+    finally:
+        other.execute("SELECT pg_advisory_unlock(%s)", [repairs._REPAIRS_LOCK])
+        other.close()
+    report = repairs.orders_reconcile(grace_seconds=0)
+    assert (report.skipped, report.figures_corrected) == (False, 1) and day_figures()[0] == 1
