@@ -431,7 +431,9 @@ def _lua_table(items: list) -> str:
 
 
 def _wrk_once(base_url: str, script: Path, connections: int, seconds: int, args: list[str], threads: int = 2) -> dict:
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base_url]
+    # A 10 s timeout (wrk's default is 2 s): a slow answer counts in the latency, not as lost.
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s",
+               str(script), base_url]  # fmt: skip
     if args:
         command += ["--", *args]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -577,6 +579,7 @@ def _span(values: list[float], digits: int = 0) -> str:
 
 
 def _report_peer(rounds: list[dict], env: dict) -> int:
+    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = [
         "| endpoint | ours | oscar-api | ratio (per round) | ours p99 ms | oscar p99 ms | non-2xx ours / oscar |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -600,7 +603,8 @@ def _report_peer(rounds: list[dict], env: dict) -> int:
         f"{WARM_UP_SECONDS} s of warm-up, {ROUNDS} rounds alternating sides; "
         "ours with its catalog cache primed (entries kept an hour); "
         f"reads at {CONNECTIONS} connections, "
-        f"add to cart at 32, checkout at {CHECKOUT_CONNECTIONS} (one shopper a connection: add one item, order it)"
+        f"add to cart at 32, checkout at {CHECKOUT_CONNECTIONS} (one shopper a connection: add one item, order it); "
+        f"load average at the end {load} (1/5/15 min) on 2 cores"
     )
     table = "\n".join(lines)
     print(f"\n{setup}\n\n{table}\n")
