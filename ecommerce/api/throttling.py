@@ -21,8 +21,13 @@ from ecommerce.stores.redis import redis_skipped
 
 logger = logging.getLogger(__name__)
 
+
+class _NoAnswer(Exception):
+    """A cache that swallows its errors (django-redis's IGNORE_EXCEPTIONS) answered None to an increment."""
+
+
 # django-redis raises either, depending on where the failure happened.
-_UNREACHABLE = (ConnectionInterrupted, RedisError)
+_UNREACHABLE = (ConnectionInterrupted, RedisError, _NoAnswer)
 # One per process: what the counters hold while the shared cache is unreachable.
 _local = LocMemCache("throttle-fallback", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 100_000}})
 
@@ -57,12 +62,15 @@ class _CounterCache:
             if delta > 0:
                 cache.add(key, 0, timeout)
             try:
-                return cache.incr(key, delta)
+                value = cache.incr(key, delta)
             except ValueError:  # expired between the two calls, or nothing left to take back
                 if delta < 0:
                     return 0
                 cache.add(key, 0, timeout)
-                return cache.incr(key, delta)
+                value = cache.incr(key, delta)
+            if not isinstance(value, int):
+                raise _NoAnswer(key)
+            return value
 
         return self._run(add)
 

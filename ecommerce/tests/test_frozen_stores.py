@@ -177,3 +177,31 @@ def test_a_frozen_mysql_is_a_503_naming_it_before_the_worker_timeout(live_server
 
     proxy.thaw()
     assert requests.get(stock, headers=headers, timeout=20).json()["quantity"] == 3
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_a_cache_that_swallows_its_errors_still_limits_logins(anon_client):
+    """A configuration whose only cache is a Redis with IGNORE_EXCEPTIONS (no `throttle`
+    alias): it answers None while down, and the counts go on locally, not to a 500."""
+    from django.test import override_settings
+
+    from ecommerce.api.throttling import clear_local_counters
+    from ecommerce.stores.redis import reset_breaker
+
+    down = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/{REDIS_DB}",
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True},
+    }
+    clear_local_counters()
+    try:
+        with override_settings(CACHES={"default": down}, THROTTLE_ENABLED=True):
+            answers = [
+                anon_client.post("/api/auth/token", {"email": f"g{n}@example.com", "password": "wrong-Passw0rd"})
+                for n in range(_login_rate() + 1)
+            ]
+    finally:
+        clear_local_counters()
+        reset_breaker()
+
+    assert [r.status_code for r in answers] == [401] * _login_rate() + [429]
