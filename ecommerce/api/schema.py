@@ -326,7 +326,9 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         if isinstance(field, serializers.DecimalField) and field.decimal_places == 2:
-            return money_schema(field, direction)
+            schema = money_schema(field, direction)
+            # A parent without active variants answers a null price.
+            return {**schema, "nullable": True} if field.allow_null else schema
         return super()._map_serializer_field(field, direction, bypass_extensions)
 
     def _error_statuses(self) -> list[str]:

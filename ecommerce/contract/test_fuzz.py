@@ -252,11 +252,6 @@ def test_a_webhook_subscription_lives_and_dies_as_documented(live_server_factory
     assert len(walk.checked) == 12  # the two 400s are one (method, path, status)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ecommerce/api/schema.py maps two-place decimals without their allow_null: Product.price "
-    "(null for a parent without active variants, as API.md says) is documented as a non-null string",
-)
 def test_a_parent_without_variants_answers_its_null_price_as_documented(live_api):
     walk = Walker(live_api.url)
     staff = str(AccessToken.for_user(make_user("parent-staff@example.com", staff=True)))
