@@ -53,7 +53,7 @@ test: $(STAMP) browser-deps ## Run the test suite on PostgreSQL, MariaDB and nx-
 
 HOST ?= http://localhost:$(PORT)
 load-test: $(STAMP) ## Locust headless against HOST (USERS, SPAWN_RATE, RUN_TIME); report in reports/
-	HOST=$(HOST) $(PY) loadtest/run.py
+	HOST=$(HOST) $(PY) -m loadtest.run
 
 load-test-ui: $(STAMP) ## The Locust web UI on http://localhost:8089 against HOST
 	$(VENV)/bin/locust -f loadtest/locustfile.py --host $(HOST)

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ecommerce.env import data_dir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -22,7 +24,7 @@ def _staff_credentials() -> dict:
     """Staff for the Staff users: LOCUST_STAFF_*, else the seed's admin."""
     email = os.environ.get("LOCUST_STAFF_EMAIL") or os.environ.get("SEED_ADMIN_EMAIL")
     password = os.environ.get("LOCUST_STAFF_PASSWORD") or os.environ.get("SEED_ADMIN_PASSWORD")
-    credentials_file = Path(os.environ.get("DATA_DIR") or BASE_DIR / "var") / "admin_credentials"
+    credentials_file = data_dir() / "admin_credentials"
     if not (email and password) and credentials_file.exists():
         email, password = credentials_file.read_text().split(maxsplit=1)
     return {"LOCUST_STAFF_EMAIL": email or "", "LOCUST_STAFF_PASSWORD": (password or "").strip()}

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -14,6 +13,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from ecommerce.tooling.embedded import free_port
+from ecommerce.tooling.serve import gunicorn_command
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TEST_PASSWORD = "Str0ng-Passw0rd!"
@@ -76,8 +76,7 @@ class LiveServer:
         return env
 
     def start(self, timeout: float = 60) -> "LiveServer":
-        command = [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "gunicorn.conf.py"), "ecommerce.wsgi"]
-        self.process = subprocess.Popen(command, cwd=BASE_DIR, env=self.env())
+        self.process = subprocess.Popen(gunicorn_command(), cwd=BASE_DIR, env=self.env())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

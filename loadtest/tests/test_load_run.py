@@ -33,7 +33,7 @@ def test_short_load_run_has_no_failures_and_the_books_balance(live_server_factor
     }
 
     run = subprocess.run(
-        [sys.executable, "loadtest/run.py"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "loadtest.run"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=180
     )
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

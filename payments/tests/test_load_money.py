@@ -38,7 +38,7 @@ def test_a_load_run_that_pays_and_refunds_leaves_the_money_balanced(live_server_
     }
 
     run = subprocess.run(
-        [sys.executable, "loadtest/run.py"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=240
+        [sys.executable, "-m", "loadtest.run"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=240
     )
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
