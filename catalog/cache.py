@@ -10,23 +10,29 @@ orders never come from here: cart and orders read MongoDB through the selectors.
 
 No stampede. An entry is fresh for CATALOG_CACHE_SECONDS (what it shows of other stores,
 the stock of a parent's variants, may lag that long) and stays in the cache for
-`_HARD_LIFETIMES` times longer. Past its freshness one request takes a short lock (an
-atomic `add`) and reads MongoDB again while every other request goes on being served the
-entry, which is still of the current generation. When there is no entry of the current
-generation (a start, a catalog write), one request reads MongoDB and the others wait for
-its answer, briefly, before reading MongoDB themselves. How each read was answered is
-counted in /metrics (`catalog_cache_reads_total`).
+`_HARD_LIFETIMES` times longer. Past its freshness the request that notices is answered the
+entry like every other, and hands the refresh to its process's refresh thread, under a
+short lock (an atomic `add`) so that one process in the whole deployment reads MongoDB for
+it; no request waits for a refresh. A process refreshes one entry at a time: when MongoDB
+cannot keep up, entries are refreshed later (stock lags a little longer), requests are
+not slowed. When there is no entry of the current generation (a start, a catalog write),
+one request reads MongoDB and the others wait for its answer (`_FILL_WAIT_SECONDS` at
+most) before reading MongoDB themselves. How each read was answered is counted in
+/metrics (`catalog_cache_reads_total`).
 """
 
 import functools
 import logging
 import random
 import secrets
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connections
 from django.http import HttpResponse
 from prometheus_client import REGISTRY, Counter
 
@@ -43,22 +49,24 @@ _FRESHNESS_JITTER = 0.2
 # The lock of one entry's computation: longer than a read of MongoDB ever takes, so a
 # worker that died holding it only delays a refresh this long.
 _LOCK_SECONDS = 10
-# How long a request waits for another's computation before reading MongoDB itself.
-_FILL_WAIT_SECONDS = 2.0
+# How long a request waits for another's computation before reading MongoDB itself: longer
+# than a page takes on a loaded machine, or the waiters would pile onto MongoDB too.
+_FILL_WAIT_SECONDS = 5.0
 _POLL_SECONDS = 0.01
 
 _RENDERER = OrjsonRenderer()
 logger = logging.getLogger(__name__)
 
-# Outcomes that read MongoDB: refresh, fill, fill_after_wait, uncached.
+# Outcomes that read MongoDB: refreshed, refresh_failed, fill, fill_after_wait, uncached.
 READS = Counter(
     "catalog_cache_reads_total",
-    "Catalog reads by how the cache answered: hit, stale (served while another request refreshes "
-    "the entry), refresh, fill (no entry: computed), waited (served another request's fill), "
-    "fill_after_wait (the wait passed: computed), uncached (the cache is unreachable).",
+    "Catalog reads by how the cache answered: hit, stale (past its freshness: served while it is "
+    "refreshed), refreshed and refresh_failed (refreshes done in the background), fill (no entry: "
+    "computed), waited (served another request's fill), fill_after_wait (the wait passed: computed), "
+    "uncached (the cache is unreachable).",
     ["outcome"],
 )
-_OUTCOMES = ("hit", "stale", "refresh", "fill", "waited", "fill_after_wait", "uncached")
+_OUTCOMES = ("hit", "stale", "refreshed", "refresh_failed", "fill", "waited", "fill_after_wait", "uncached")
 _counters = {outcome: READS.labels(outcome) for outcome in _OUTCOMES}
 
 
@@ -158,45 +166,89 @@ def cached_read(view_method):
             if entry[1] > time.time():
                 _counters["hit"].inc()
                 return _answer(entry)
-            # Past its freshness, the one request that gets the lock refreshes it; the
-            # others (and all of them if the cache fails) are served the entry meanwhile.
-            if cache.add(lock, 1, timeout=_LOCK_SECONDS) is not True:
-                _counters["stale"].inc()
-                return _answer(entry)
-            _counters["refresh"].inc()
-            return _fill(cache, compute, key, generation, seconds, lock=lock, refreshing=True)
+            _counters["stale"].inc()
+            _refresh_in_background(cache, compute, key, generation, seconds, lock=lock)
+            return _answer(entry)
         if cache.add(lock, 1, timeout=_LOCK_SECONDS) is False:
             entry = _wait(cache, key, lock, generation)
             if entry is not None:
                 _counters["waited"].inc()
                 return _answer(entry)
             _counters["fill_after_wait"].inc()
-            return _fill(cache, compute, key, generation, seconds, lock=None, refreshing=False)
+            return _fill(cache, compute, key, generation, seconds, lock=None)
+        # The lock may be free because a fill just finished: its entry, if there is one now.
+        entry = _current(cache.get(key), generation)
+        if entry is not None:
+            cache.delete(lock)
+            _counters["waited"].inc()
+            return _answer(entry)
         _counters["fill"].inc()
-        return _fill(cache, compute, key, generation, seconds, lock=lock, refreshing=False)
+        return _fill(cache, compute, key, generation, seconds, lock=lock)
 
     return wrapper
 
 
-def _fill(cache, compute, key: str, generation: int, seconds: int, *, lock: str | None, refreshing: bool):
+def _keep(cache, key: str, generation: int, seconds: int, response) -> bool:
+    """Store a 200 answer, fresh for about `seconds`; False for any other answer."""
+    if response.status_code != 200:
+        return False
+    fresh_until = time.time() + seconds * (1 - _FRESHNESS_JITTER * random.random())  # noqa: S311 - a spread, not a secret
+    cache.set(key, (generation, fresh_until, _RENDERER.render(response.data)), timeout=seconds * _HARD_LIFETIMES)
+    return True
+
+
+def _fill(cache, compute, key: str, generation: int, seconds: int, *, lock: str | None):
     """Compute the answer and keep it if it is a 200; then release the lock, if held (the
     waiters look for the entry first, then for the lock)."""
-    kept = False
     try:
         response = compute()
-        if response.status_code == 200:
-            fresh_until = time.time() + seconds * (1 - _FRESHNESS_JITTER * random.random())  # noqa: S311 - a spread, not a secret
-            body = _RENDERER.render(response.data)
-            cache.set(key, (generation, fresh_until, body), timeout=seconds * _HARD_LIFETIMES)
-            kept = True
+        _keep(cache, key, generation, seconds, response)
         return response
     finally:
-        if refreshing and not kept:
-            # The read is no longer a 200 (a product removed behind the API's back, MongoDB
-            # away): the old answer is not served again.
-            cache.delete(key)
         if lock is not None:
             cache.delete(lock)
+
+
+# One refresh at a time per process, in a thread of its own: the request that found the
+# entry past its freshness has its answer already.
+_refresh_slot = threading.Lock()
+_refresher: ThreadPoolExecutor | None = None
+
+
+def _refresh_in_background(cache, compute, key: str, generation: int, seconds: int, *, lock: str) -> None:
+    global _refresher
+    if not _refresh_slot.acquire(blocking=False):
+        return  # this process is refreshing another entry; a later request will ask again
+    try:
+        if cache.add(lock, 1, timeout=_LOCK_SECONDS) is not True:
+            _refresh_slot.release()  # another process refreshes it (or the cache failed)
+            return
+        if _refresher is None:
+            _refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-refresh")
+        _refresher.submit(_refresh, cache, compute, key, generation, seconds, lock)
+    except BaseException:
+        _refresh_slot.release()
+        raise
+
+
+def _refresh(cache, compute, key: str, generation: int, seconds: int, lock: str) -> None:
+    kept = False
+    try:
+        kept = _keep(cache, key, generation, seconds, compute())
+    except Exception:
+        logger.exception("Catalog cache refresh of %s failed.", key)
+    finally:
+        try:
+            if not kept:
+                # No longer a 200 (a product removed behind the API's back, MongoDB away):
+                # the old answer is not served again.
+                cache.delete(key)
+            cache.delete(lock)
+        finally:
+            # This thread's own database connections: none kept between refreshes.
+            connections.close_all()
+            _counters["refreshed" if kept else "refresh_failed"].inc()
+            _refresh_slot.release()
 
 
 def _wait(cache, key: str, lock: str, generation: int) -> tuple | None:
