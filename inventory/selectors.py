@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Count, DecimalField, F, Max, QuerySet, Sum
 
 from ecommerce.routers import MYSQL
 from ecommerce.stores import mongo
@@ -66,12 +66,15 @@ def inventory_reserved_by_product() -> dict[str, int]:
     return dict(Inventory.objects.using(MYSQL).exclude(reserved=0).values_list("product_id", "reserved"))
 
 
-def reservation_rows(*, status: str | None = None) -> list:
+def reservation_rows(*, status: str | None = None, references: Iterable[UUID] | None = None) -> list:
     """Reservation rows as plain named tuples (order_reference, product_id, name, quantity,
-    unit_price, sales_date, status, updated_at), all or those in `status` (the books check)."""
+    unit_price, sales_date, status, updated_at): all, or those in `status`, or of `references`
+    (the books check and its repairs)."""
     rows = StockReservation.objects.using(MYSQL).order_by("order_reference", "product_id")
     if status is not None:
         rows = rows.filter(status=status)
+    if references is not None:
+        rows = rows.filter(order_reference__in=list(references))
     return list(
         rows.values_list(
             "order_reference",
@@ -85,6 +88,27 @@ def reservation_rows(*, status: str | None = None) -> list:
             named=True,
         )
     )
+
+
+def sold_units_summed() -> tuple[dict, dict]:
+    """The units sold (reservations committed), summed in MySQL as the sales figures count
+    them: by (day, product) {orders, units, revenue, name} and by day {orders (distinct
+    references), units, revenue}. Sold is most of a shop's history: summed, not read row by row."""
+    revenue = Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=20, decimal_places=2))
+    sold = StockReservation.objects.using(MYSQL).filter(status=StockReservation.Status.COMMITTED).order_by()
+    by_product = {
+        (row["sales_date"], row["product_id"]): row
+        for row in sold.values("sales_date", "product_id").annotate(
+            orders=Count("id"), units=Sum("quantity"), revenue=revenue, name=Max("name")
+        )
+    }
+    by_day = {
+        row["sales_date"]: row
+        for row in sold.values("sales_date").annotate(
+            orders=Count("order_reference", distinct=True), units=Sum("quantity"), revenue=revenue
+        )
+    }
+    return by_product, by_day
 
 
 def references_moved_since(*, cutoff) -> set[UUID]:

@@ -104,9 +104,22 @@ def _orders_of(references: set[UUID]) -> dict[UUID, _OrderRow]:
     return found
 
 
-def _mysql_snapshot():
-    """What the check reads of MySQL, in one snapshot (REPEATABLE READ): stock, reservations
-    and sales figures change together in one transaction, so one snapshot keeps them equal."""
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the check reads of MySQL, in one snapshot."""
+
+    held: list  # reservation rows still reserved
+    released: list  # reservation rows released (cancelled, or voided: the order never stood)
+    sold_by_product: dict  # committed units summed by (day, product)
+    sold_by_day: dict  # and by day
+    inventory_reserved: dict[str, int]
+    figures: dict
+    moved: set[UUID]  # references whose reservation changed since the cutoff
+
+
+def _mysql_snapshot(*, cutoff=None) -> _Snapshot:
+    """One REPEATABLE READ snapshot of MySQL: stock, reservations and sales figures change
+    together in one transaction, so one snapshot keeps them equal."""
     connection = connections[MYSQL]
     outermost = not connection.in_atomic_block
     with transaction.atomic(using=MYSQL):
@@ -114,10 +127,27 @@ def _mysql_snapshot():
             with connection.cursor() as cursor:
                 # Allowed here: no statement of this transaction has run yet.
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        reservations = inventory_selectors.reservation_rows()
-        inventory_reserved = inventory_selectors.inventory_reserved_by_product()
-        figures = analytics_selectors.sales_figures_all()
-    return reservations, inventory_reserved, figures
+        sold_by_product, sold_by_day = inventory_selectors.sold_units_summed()
+        return _Snapshot(
+            held=inventory_selectors.reservation_rows(status=RESERVED),
+            released=inventory_selectors.reservation_rows(status=RELEASED),
+            sold_by_product=sold_by_product,
+            sold_by_day=sold_by_day,
+            inventory_reserved=inventory_selectors.inventory_reserved_by_product(),
+            figures=analytics_selectors.sales_figures_all(),
+            moved=inventory_selectors.references_moved_since(cutoff=cutoff) if cutoff else set(),
+        )
+
+
+def _statuses_of(references: set[UUID]) -> dict[UUID, str]:
+    """The status of each order among `references` that exists, in chunks of 500."""
+    found: dict[UUID, str] = {}
+    ordered = sorted(references)
+    for start in range(0, len(ordered), 500):
+        found.update(
+            Order.objects.filter(reference__in=ordered[start : start + 500]).values_list("reference", "status")
+        )
+    return found
 
 
 def stock_invariant_check(*, grace_seconds: int = 0) -> list[dict]:
@@ -136,28 +166,22 @@ def stock_invariant_check(*, grace_seconds: int = 0) -> list[dict]:
 
     With `grace_seconds`, what moved more recently (orders being placed, cancelled or shipped
     right now are legitimately between the stores) is left out, so a live shop can be checked."""
-    reservations, inventory_reserved, figures = _mysql_snapshot()
-    moved: set[UUID] = set()
-    if grace_seconds:
-        cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-        moved = {row.order_reference for row in reservations if row.updated_at >= cutoff}
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds) if grace_seconds else None
+    snapshot = _mysql_snapshot(cutoff=cutoff)
+    moved = set(snapshot.moved)
+    if cutoff is not None:
         moved |= set(Order.objects.filter(updated_at__gte=cutoff).values_list("reference", flat=True))
     held: dict[UUID, dict[str, int]] = defaultdict(dict)
-    for row in reservations:
-        if row.status == RESERVED:
-            held[row.order_reference][row.product_id] = row.quantity
-    released = {row.order_reference for row in reservations if row.status == RELEASED}
-    open_orders = {
-        reference: _OrderRow(pk, status, {})
-        for pk, reference, status in Order.objects.filter(status__in=OPEN_STATUSES).values_list(
-            "pk", "reference", "status"
-        )
-    }
-    orders = _orders_of(held.keys() | open_orders.keys() | released)
-    mismatches = _stock_mismatches(held, inventory_reserved)
-    mismatches += _order_mismatches(held, orders, open_orders.keys(), moved)
-    mismatches += _sold_units_mismatches(reservations, moved)
-    mismatches += _figures_mismatches(reservations, orders, figures)
+    for row in snapshot.held:
+        held[row.order_reference][row.product_id] = row.quantity
+    open_references = set(Order.objects.filter(status__in=OPEN_STATUSES).values_list("reference", flat=True))
+    orders = _orders_of(held.keys() | open_references)
+    statuses = {reference: order.status for reference, order in orders.items()}
+    statuses |= _statuses_of({row.order_reference for row in snapshot.released} - statuses.keys())
+    mismatches = _stock_mismatches(held, snapshot.inventory_reserved)
+    mismatches += _order_mismatches(held, orders, open_references, moved)
+    mismatches += _sold_units_mismatches(snapshot, moved)
+    mismatches += _figures_mismatches(snapshot, statuses)
     mismatches.extend(_duplicate_idempotent_orders())
     return mismatches
 
@@ -199,11 +223,13 @@ def _order_mismatches(held, orders: dict, open_references, moved: set[UUID]) -> 
     return found
 
 
-def _sold_units_mismatches(reservations, moved: set[UUID]) -> list[dict]:
+def _sold_units_mismatches(snapshot: _Snapshot, moved: set[UUID]) -> list[dict]:
     sold: dict[str, int] = defaultdict(int)
-    for row in reservations:
-        if row.status == COMMITTED and row.order_reference not in moved:
-            sold[row.product_id] += row.quantity
+    for (_day, product_id), row in snapshot.sold_by_product.items():
+        sold[product_id] += row["units"]
+    if moved:
+        for row in inventory_selectors.reservation_rows(status=COMMITTED, references=moved):
+            sold[row.product_id] -= row.quantity
     shipped = dict(
         OrderLine.objects.filter(order__status__in=SOLD_STATUSES)
         .exclude(order__reference__in=moved)
@@ -223,26 +249,27 @@ def _sold_units_mismatches(reservations, moved: set[UUID]) -> list[dict]:
     ]
 
 
-def _figures_expected(reservations, orders: dict) -> tuple[dict, dict]:
+def _figures_expected(snapshot: _Snapshot, statuses: dict[UUID, str]) -> tuple[dict, dict]:
     """The figures the reservations and their orders call for, keyed as the figures are, and
-    the name each product sold under (its latest reservation's).
+    the name each product sold under.
 
     A reservation counts as placed unless it was voided (released, and no order carries it:
     the order never stood); as cancelled when its order is cancelled and its units are no
-    longer held (the cancellation's stock movement is what counts it)."""
+    longer held (the cancellation's stock movement is what counts it). Sold units count as
+    placed, summed in MySQL; an order's rows always share one status, so the shop's count of
+    distinct orders adds up across statuses."""
     expected: dict = defaultdict(lambda: dict.fromkeys(analytics_selectors.FIGURE_FIELDS, 0))
     names: dict = {}
-    per_order: dict = {}
-    for row in reservations:
-        order = orders.get(row.order_reference)
-        if row.status == RELEASED and order is None:
+    per_order: set = set()
+    for row in [*snapshot.held, *snapshot.released]:
+        status = statuses.get(row.order_reference)
+        if row.status == RELEASED and status is None:
             continue
-        cancelled = order is not None and order.status == Order.Status.CANCELLED and row.status != RESERVED
-        parts = ["", "cancelled_"] if cancelled else [""]
+        cancelled = status == Order.Status.CANCELLED and row.status != RESERVED
         revenue = row.unit_price * row.quantity
         if row.name:
             names[(row.sales_date, row.product_id)] = row.name
-        for prefix in parts:
+        for prefix in ["", "cancelled_"] if cancelled else [""]:
             product = expected[(row.sales_date, row.product_id)]
             product[f"{prefix}orders"] += 1
             product[f"{prefix}units"] += row.quantity
@@ -250,21 +277,29 @@ def _figures_expected(reservations, orders: dict) -> tuple[dict, dict]:
             day = expected[(row.sales_date, None)]
             day[f"{prefix}units"] += row.quantity
             day[f"{prefix}revenue"] += revenue
-            per_order[(row.sales_date, row.order_reference, prefix)] = True
+            per_order.add((row.sales_date, row.order_reference, prefix))
     for sales_date, _reference, prefix in per_order:
         expected[(sales_date, None)][f"{prefix}orders"] += 1
+    for key, row in snapshot.sold_by_product.items():
+        for field in ("orders", "units", "revenue"):
+            expected[key][field] += row[field]
+        names.setdefault(key, row["name"] or "")
+    for sales_date, row in snapshot.sold_by_day.items():
+        for field in ("orders", "units", "revenue"):
+            expected[(sales_date, None)][field] += row[field]
     return expected, names
 
 
 def sales_figures_mismatches() -> list[dict]:
     """The `figures` mismatches alone (what the figures repair corrects)."""
-    reservations, _, figures = _mysql_snapshot()
-    orders = _orders_of({row.order_reference for row in reservations if row.status == RELEASED})
-    return _figures_mismatches(reservations, orders, figures)
+    snapshot = _mysql_snapshot()
+    references = {row.order_reference for row in [*snapshot.held, *snapshot.released]}
+    return _figures_mismatches(snapshot, _statuses_of(references))
 
 
-def _figures_mismatches(reservations, orders: dict, figures: dict) -> list[dict]:
-    expected, names = _figures_expected(reservations, orders)
+def _figures_mismatches(snapshot: _Snapshot, statuses: dict[UUID, str]) -> list[dict]:
+    expected, names = _figures_expected(snapshot, statuses)
+    figures = snapshot.figures
     zero = dict.fromkeys(analytics_selectors.FIGURE_FIELDS, 0)
     found = []
     for key in sorted(expected.keys() | figures.keys(), key=lambda key: (key[0], key[1] or "")):

@@ -109,6 +109,13 @@ class Shopper:
 
 def _chaos(server, proxies: dict, rng: random.Random, stop: threading.Event) -> list[str]:
     done = []
+    # The first move for certain, while every buyer is placing its first order: an order's
+    # COMMIT lands and its answer is lost.
+    proxies["postgres"].arm(after=MARKERS["postgres"][0], fault=LOSE_ANSWER)
+    if proxies["postgres"].fired.wait(10):
+        done.append("fired:postgres")
+    proxies["postgres"].restore()
+    proxies["postgres"].fired.clear()
     while not stop.wait(rng.uniform(0.3, 0.8)):
         move = rng.choice(["kill", "kill", "lose", "drop", "cut", "refuse"])
         store = rng.choice(["postgres", "mysql"])
