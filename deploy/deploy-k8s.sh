@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Deploy the shop to the current kubectl context, in order: namespace, configuration and
 # network policies; the databases and the Redis cache (waiting until each is ready); the
-# migration Job (waiting until it completes); the API (waiting for its rollout); the
-# scheduled repairs (CronJobs). Then prints the public address. Idempotent: run it again
+# migration Job (waiting until it completes); the API and the events relay (waiting for
+# their rollouts); the scheduled jobs (CronJobs). Then prints the public address. Idempotent: run it again
 # to roll out a new image or configuration.
 #
 #   deploy/deploy-k8s.sh                                   # make k8s-deploy
@@ -86,6 +86,8 @@ until ready="$(kubectl -n "$NAMESPACE" get deployment ecommerce-api -o jsonpath=
     sleep 5
 done
 echo "ecommerce-api: ${ready} pods ready"
+# The webhook relay, applied with the API (same image and migrations): its pods must start too.
+kubectl -n "$NAMESPACE" rollout status deployment/events-relay --timeout="$TIMEOUT"
 
 log "Scheduled repairs"
 # After the migrations: a run against the previous schema would fail (and retry next time).

@@ -108,6 +108,7 @@ def test_deploy_applies_in_order_and_waits_for_each_step(cluster):
         "-n ecommerce rollout status deployment/ecommerce-api --timeout=600s",
         "-n ecommerce get hpa ecommerce-api -o jsonpath={.spec.minReplicas}",
         "-n ecommerce get deployment ecommerce-api -o jsonpath={.status.readyReplicas}",
+        "-n ecommerce rollout status deployment/events-relay --timeout=600s",
         # The repair CronJobs only once the migrations ran.
         "apply -f <rendered> -l app.kubernetes.io/component in (maintenance)",
         "apply -f <rendered>",
