@@ -46,21 +46,6 @@ def inventory_get(*, product_id: str) -> Inventory:
         raise InventoryNotFound() from None
 
 
-def reservations_for(*, order_references: Iterable[UUID]) -> list[StockReservation]:
-    return list(StockReservation.objects.using(MYSQL).filter(order_reference__in=list(order_references)))
-
-
-def reserved_references_before(*, cutoff) -> QuerySet:
-    """Order references with units still reserved since before `cutoff` (for reconciliation)."""
-    return (
-        StockReservation.objects.using(MYSQL)
-        .filter(status=StockReservation.Status.RESERVED, created_at__lt=cutoff)
-        .values_list("order_reference", flat=True)
-        .distinct()
-        .order_by("order_reference")
-    )
-
-
 def inventory_reserved_by_product() -> dict[str, int]:
     """Every inventory row's `reserved` that is not zero, by product (for the books check)."""
     return dict(Inventory.objects.using(MYSQL).exclude(reserved=0).values_list("product_id", "reserved"))
