@@ -51,6 +51,7 @@ BASE_IMAGE = "python:3.11.14-slim-bookworm"
 CACHE = Path(os.environ.get("SMOKE_CACHE", "/var/tmp/ecommerce-docker"))  # noqa: S108 - outside the repo on purpose
 IMAGE = os.environ.get("IMAGE", "ecommerce-api:smoke")
 SOURCE = os.environ.get("SMOKE_SOURCE", "")
+LOADTEST_IMAGE = os.environ.get("LOADTEST_IMAGE", "ecommerce-loadtest:smoke")
 PG_URL = os.environ.get("SMOKE_PG_URL", "postgres://postgres@127.0.0.1:5432")
 MYSQL_URL = os.environ.get("SMOKE_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 DB = os.environ.get("SMOKE_DB", "ecommerce_smoke")
@@ -283,6 +284,20 @@ def assert_no_test_tooling() -> None:
     log(f"`pip show` finds none of {', '.join(TEST_TOOLING)} in the image")
 
 
+def check_loadtest_image(context: Path) -> None:
+    """The Locust image (the Dockerfile's `loadtest` stage, which the legacy builder has just
+    built along the way, so this takes seconds): Locust runs as 10001, without the API."""
+    built = run(["docker", "build", "--network", "host", "--target", "loadtest", "-t", LOADTEST_IMAGE, str(context)],
+                env={**os.environ, "DOCKER_BUILDKIT": "0"}, check=False, capture_output=True, text=True)  # fmt: skip
+    check(built.returncode == 0, f"docker build --target loadtest failed:\n{built.stdout[-2000:]}{built.stderr}")
+    probe = "import locust, os, sys; sys.exit(os.getuid() != 10001 or os.path.exists('/app/manage.py'))"
+    result = run(["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", LOADTEST_IMAGE,
+                  "python", "-c", probe], check=False, capture_output=True, text=True)  # fmt: skip
+    check(result.returncode == 0, f"the Locust image: {result.stderr or 'wrong user, or the API code in it'}")
+    size_mb = int(output(["docker", "image", "inspect", "-f", "{{.Size}}", LOADTEST_IMAGE])) / 1e6
+    log(f"Locust image {LOADTEST_IMAGE}: {size_mb:.0f} MB, runs as 10001 without the API")
+
+
 # --- 3. Stores and containers ---------------------------------------------------------------------
 
 
@@ -481,8 +496,10 @@ def main() -> int:
     containers = None
     try:
         ensure_base_image()
-        size_mb = build_image(build_context(workdir))
+        context = build_context(workdir)
+        size_mb = build_image(context)
         assert_no_test_tooling()
+        check_loadtest_image(context)
 
         recreate_databases()
         mongo = EmbeddedMongo(run_dir=workdir, data_dir=workdir / "mongo", database=DB).start()
