@@ -7,10 +7,11 @@ pointed at a port where nothing listens: a command that uses the cache fails on 
 
 import io
 import socket
+import typing
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from bson import ObjectId
@@ -25,14 +26,15 @@ from inventory.models import Inventory, StockReservation
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
-@dataclass(frozen=True)
-class Line:
-    """An order line as inventory.services.stock_reserve reads it (its StockLine protocol)."""
-
-    product_id: str
-    name: str
-    quantity: int
-    unit_price: Decimal
+def stock_line(**values) -> SimpleNamespace:
+    """An order line as inventory.services.stock_reserve reads it: every field of its
+    StockLine protocol, those given here set, the others empty of their type (the protocol
+    grows with the catalog: variants added SKUs and options)."""
+    empty = {str: "", int: 0, Decimal: Decimal(0), dict: {}, list: []}
+    fields = typing.get_type_hints(inventory_services.StockLine)
+    return SimpleNamespace(
+        **{name: values.get(name, empty.get(typing.get_origin(kind) or kind)) for name, kind in fields.items()}
+    )
 
 
 def unreachable_redis() -> str:
@@ -81,7 +83,7 @@ def broken_books():
     reference = uuid.uuid4()
     inventory_services.stock_reserve(
         order_reference=reference,
-        lines=[Line(product_id=product_id, name="Lamp", quantity=2, unit_price=Decimal("9.99"))],
+        lines=[stock_line(product_id=product_id, name="Lamp", quantity=2, unit_price=Decimal("9.99"))],
         sales_date=date.today(),
     )
     return product_id, reference
