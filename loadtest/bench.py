@@ -177,7 +177,8 @@ def _latency(output: str, percentile: str) -> float:
 def _bench_env(**overrides: str) -> dict:
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="ecommerce.settings",
+        # Production's settings plus the /bench/ceiling view (the machine's ceiling).
+        DJANGO_SETTINGS_MODULE="ecommerce.tooling.bench_settings",
         DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ecommerce_bench"),
         MYSQL_URL=os.environ.get("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/ecommerce_bench"),
         SECRET_KEY=os.environ.get("SECRET_KEY", "bench-" + os.urandom(24).hex()),
@@ -185,7 +186,6 @@ def _bench_env(**overrides: str) -> dict:
         THROTTLE_ENABLED="0",
         ACCESS_LOG="0",
         LOG_LEVEL="WARNING",
-        BENCH_ENDPOINTS="1",
         SEED_ADMIN_EMAIL="bench-admin@example.com",
         SEED_ADMIN_PASSWORD=PASSWORD,
         **overrides,

@@ -17,7 +17,6 @@ from deploy.tests import files
 OPTIONAL_ENV = {
     "DATA_DIR": "the embedded default's directory; unused when the three database URLs are set",
     "STATIC_ROOT": "baked into the image (Dockerfile ENV) where collectstatic put the files",
-    "BENCH_ENDPOINTS": "the `make bench` ceiling view; must stay off in production",
     "THROTTLE_LOGIN_IP_RATE": "the default rate is the production one",
     "THROTTLE_LOGIN_ACCOUNT_RATE": "the default rate is the production one",
     "THROTTLE_REGISTER_RATE": "the default rate is the production one",
@@ -67,7 +66,8 @@ _ENV_READ = re.compile(
 
 def env_read_by_settings() -> set[str]:
     names = set()
-    for path in (files.ROOT / "ecommerce" / "settings.py", files.ROOT / "gunicorn.conf.py"):
+    # ecommerce/env.py reads what the settings need before they load (DATA_DIR).
+    for path in (files.ROOT / "ecommerce/settings.py", files.ROOT / "ecommerce/env.py", files.ROOT / "gunicorn.conf.py"):
         names |= set(_ENV_READ.findall(path.read_text()))
     return names
 
