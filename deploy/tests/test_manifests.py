@@ -67,7 +67,8 @@ _ENV_READ = re.compile(
 def env_read_by_settings() -> set[str]:
     names = set()
     # ecommerce/env.py reads what the settings need before they load (DATA_DIR).
-    for path in (files.ROOT / "ecommerce/settings.py", files.ROOT / "ecommerce/env.py", files.ROOT / "gunicorn.conf.py"):
+    for name in ("ecommerce/settings.py", "ecommerce/env.py", "gunicorn.conf.py"):
+        path = files.ROOT / name
         names |= set(_ENV_READ.findall(path.read_text()))
     return names
 
