@@ -20,6 +20,14 @@ class CartQuantityExceeded(ValidationFailed):
         )
 
 
+class CartFull(ValidationFailed):
+    def __init__(self, limit: int):
+        super().__init__(
+            f"A cart holds at most {limit} products.",
+            details={"product_id": [f"A cart holds at most {limit} products."]},
+        )
+
+
 class CartChanged(ConflictError):
     """An order from the cart lost its lines: another checkout of the same cart ordered them
     first, or the owner changed them while the order was being placed. Nothing was ordered.

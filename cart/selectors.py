@@ -1,12 +1,22 @@
 """Reads on carts: the lines from PostgreSQL, live names and prices from the catalog in
 one MongoDB query for the whole cart."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from cart.models import CartItem
 from catalog import selectors as catalog_selectors
 from catalog.repository import Product
+
+
+class CartRow(NamedTuple):
+    """A stored line as the cart needs it (from the ORM or from the add-to-cart statement)."""
+
+    id: int
+    product_id: str
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -16,6 +26,10 @@ class CartLine:
     name: str
     unit_price: Decimal
     quantity: int
+    # A variant's own SKU and options, live like its name and price (None and {} when the
+    # product has none): an order snapshots them.
+    sku: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def line_total(self) -> Decimal:
@@ -30,7 +44,7 @@ class Cart:
 
     user_id: int
     items: list[CartLine]
-    unavailable: list[CartItem] = field(default_factory=list)
+    unavailable: list[CartRow] = field(default_factory=list)
 
     @property
     def item_count(self) -> int:
@@ -46,21 +60,38 @@ def cart_get(*, user_id: int, known_products: dict[str, Product] | None = None, 
 
     Shown to its owner, its names and prices may come from the catalog cache; `fresh` reads
     them from MongoDB (an order placed from the cart). `known_products`: products the
-    caller just read (the add-to-cart service), so only the missing ones are fetched."""
-    rows = list(CartItem.objects.filter(user_id=user_id).order_by("id"))
-    products = dict(known_products or {})
+    caller just read, so only the missing ones are fetched."""
+    rows = CartItem.objects.filter(user_id=user_id).order_by("id").values_list("id", "product_id", "quantity")
+    return cart_from_rows(
+        user_id=user_id, rows=[CartRow(*row) for row in rows], known_products=known_products, fresh=fresh
+    )
+
+
+def cart_from_rows(
+    *, user_id: int, rows: Iterable[CartRow], known_products: dict[str, Product] | None = None, fresh: bool = False
+) -> Cart:
+    """The cart made of `rows` (in the order given), priced from `known_products` and one
+    catalog read for the products not among them (none when all are known)."""
+    rows = list(rows)
+    products = known_products or {}
     missing = {row.product_id for row in rows} - products.keys()
     if missing:
-        products |= catalog_selectors.products_get_many(product_ids=missing, cached=not fresh)
+        products = products | catalog_selectors.products_get_many(product_ids=missing, cached=not fresh)
     items, unavailable = [], []
     for row in rows:
         product = products.get(row.product_id)
-        if product is None or not product.is_active:
+        if product is None or not product.is_active or not product.is_buyable:
             unavailable.append(row)
             continue
         items.append(
             CartLine(
-                id=row.id, product_id=row.product_id, name=product.name, unit_price=product.price, quantity=row.quantity
+                id=row.id,
+                product_id=row.product_id,
+                name=product.name,
+                unit_price=product.price,
+                quantity=row.quantity,
+                sku=product.sku,
+                options=product.options,
             )
         )
     return Cart(user_id=user_id, items=items, unavailable=unavailable)

@@ -1,7 +1,10 @@
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
+from cart.selectors import Cart
 from ecommerce.api.fields import MoneyField, ObjectIdField
 
 
@@ -27,10 +30,17 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+_CENT = Decimal("0.01")
+
+
 class CartLineSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     product_id = serializers.CharField()
     name = serializers.CharField()
+    sku = serializers.CharField(allow_null=True, help_text="The product's SKU (a variant's own), null when none.")
+    options = serializers.DictField(
+        child=serializers.CharField(), help_text='A variant\'s options, e.g. {"Size": "M"}; {} for other products.'
+    )
     unit_price = MoneyField()
     quantity = serializers.IntegerField()
     line_total = MoneyField()
@@ -45,6 +55,33 @@ class CartSerializer(serializers.Serializer):
 
     def get_currency(self, cart) -> str:
         return settings.STORE_CURRENCY
+
+    def to_representation(self, cart: Cart) -> dict:
+        """The JSON the declared fields give (a test holds them equal), built directly: DRF's
+        field-by-field machinery costs more than the add-to-cart's database work."""
+        return {
+            "user_id": cart.user_id,
+            "items": [
+                {
+                    "id": line.id,
+                    "product_id": line.product_id,
+                    "name": line.name,
+                    "sku": line.sku,
+                    "options": dict(line.options),
+                    "unit_price": _money_text(line.unit_price),
+                    "quantity": line.quantity,
+                    "line_total": _money_text(line.line_total),
+                }
+                for line in cart.items
+            ],
+            "item_count": cart.item_count,
+            "total": _money_text(cart.total),
+            "currency": settings.STORE_CURRENCY,
+        }
+
+
+def _money_text(amount: Decimal) -> str:
+    return str(amount.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
 class CartItemAddSerializer(serializers.Serializer):

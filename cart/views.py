@@ -33,7 +33,10 @@ class CartViewSet(viewsets.ViewSet):
         request=CartItemAddSerializer,
         responses={
             201: CartSerializer,
-            400: error_response("validation_error: bad fields, an unknown or inactive product, or over 1000 units."),
+            400: error_response(
+                "validation_error: bad fields, an unknown or inactive product, a parent (details.product_id "
+                "lists its variants' ids), over 1000 units in the line or over 100 products in the cart."
+            ),
         },
     )
     @action(detail=True, methods=["post"])

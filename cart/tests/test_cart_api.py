@@ -16,7 +16,7 @@ from orders.tests.factories import product
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 CART_FIELDS = {"user_id", "items", "item_count", "total", "currency"}
-ITEM_FIELDS = {"id", "product_id", "name", "unit_price", "quantity", "line_total"}
+ITEM_FIELDS = {"id", "product_id", "name", "sku", "options", "unit_price", "quantity", "line_total"}
 
 
 def add(client, user, item, quantity=1):
@@ -38,9 +38,12 @@ def test_adding_answers_201_with_live_prices_and_decimal_totals(customer_client,
     assert response.status_code == 201
     body = response.json()
     assert set(body) == CART_FIELDS and set(body["items"][0]) == ITEM_FIELDS
-    assert [(i["name"], i["unit_price"], i["quantity"], i["line_total"]) for i in body["items"]] == [
-        ("Mug", "9.99", 2, "19.98"),
-        ("Pen", "0.10", 3, "0.30"),
+    lines = [
+        (i["name"], i["sku"], i["options"], i["unit_price"], i["quantity"], i["line_total"]) for i in body["items"]
+    ]
+    assert lines == [
+        ("Mug", None, {}, "9.99", 2, "19.98"),
+        ("Pen", None, {}, "0.10", 3, "0.30"),
     ]
     assert (body["item_count"], body["total"]) == (5, "20.28")
 
