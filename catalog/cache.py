@@ -262,7 +262,9 @@ def _wait(cache, key: str, lock: str, generation: int) -> tuple | None:
         if entry is not None:
             return entry
         if lock not in found:
-            return None
+            # Read again: the holder may have stored its entry between the two reads (files
+            # are read one by one; Redis reads both at once).
+            return _current(cache.get(key), generation)
     return None
 
 

@@ -147,7 +147,8 @@ def test_concurrent_misses_of_one_key_read_mongodb_once(any_cache, mongo_command
         answers = _at_once(path, 8)
 
     assert one_read and sorted(commands) == sorted(one_read)
-    assert reads.take() == {"fill": 1, "waited": 7}
+    counts = reads.take()  # the others waited for that read, or came after it
+    assert counts.pop("fill") == 1 and set(counts) <= {"waited", "hit"} and sum(counts.values()) == 7
     assert {a.status_code for a in answers} == {200}
     assert len({a.content for a in answers}) == 1
     assert answers[0].json()["results"][0]["name"] == "Lamp zero"
