@@ -286,7 +286,8 @@ def assert_no_test_tooling() -> None:
 
 def check_loadtest_image(context: Path) -> None:
     """The Locust image (the Dockerfile's `loadtest` stage, which the legacy builder has just
-    built along the way, so this takes seconds): Locust runs as 10001, without the API."""
+    built along the way, so this takes seconds): Locust runs as 10001, without the API, and
+    the locustfile loads in it (its user classes listed)."""
     built = run(["docker", "build", "--network", "host", "--target", "loadtest", "-t", LOADTEST_IMAGE, str(context)],
                 env={**os.environ, "DOCKER_BUILDKIT": "0"}, check=False, capture_output=True, text=True)  # fmt: skip
     check(built.returncode == 0, f"docker build --target loadtest failed:\n{built.stdout[-2000:]}{built.stderr}")
@@ -294,8 +295,12 @@ def check_loadtest_image(context: Path) -> None:
     result = run(["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", LOADTEST_IMAGE,
                   "python", "-c", probe], check=False, capture_output=True, text=True)  # fmt: skip
     check(result.returncode == 0, f"the Locust image: {result.stderr or 'wrong user, or the API code in it'}")
+    listed = run(["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",  # noqa: S108
+                  LOADTEST_IMAGE, "locust", "-f", "loadtest/locustfile.py", "--list"],
+                 check=False, capture_output=True, text=True)  # fmt: skip
+    check(listed.returncode == 0 and listed.stdout.strip(), f"the locustfile does not load: {listed.stderr}")
     size_mb = int(output(["docker", "image", "inspect", "-f", "{{.Size}}", LOADTEST_IMAGE])) / 1e6
-    log(f"Locust image {LOADTEST_IMAGE}: {size_mb:.0f} MB, runs as 10001 without the API")
+    log(f"Locust image {LOADTEST_IMAGE}: {size_mb:.0f} MB, runs as 10001 without the API, loads the locustfile")
 
 
 # --- 3. Stores and containers ---------------------------------------------------------------------
