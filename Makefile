@@ -13,7 +13,7 @@ TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306/ecommerce
 
 .DEFAULT_GOAL := help
 include deploy/deploy.mk
-.PHONY: help build run test migrate seed fmt lint clean bench fuzz load-test load-test-ui system-deps browser-deps
+.PHONY: help build run test migrate seed fmt lint clean bench bench-oscar fuzz load-test load-test-ui system-deps browser-deps
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ browser-deps: ## Debian's chromium for the back office's browser tests (installe
 	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-loadtest.txt
 	@$(MAKE) --no-print-directory system-deps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -61,6 +61,9 @@ load-test-ui: $(STAMP) ## The Locust web UI on http://localhost:8089 against HOS
 bench: $(STAMP) ## Benchmark each endpoint against a bare Django view; writes reports/bench.md
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
 	$(PY) loadtest/bench.py
+
+bench-oscar: ## make bench side by side with django-oscar + oscar-api (built from PyPI under var/); reports/bench.md
+	BENCH_PEER=oscar $(MAKE) --no-print-directory bench
 
 fuzz: $(STAMP) ## Fuzz the API against its OpenAPI schema as staff and customer (FUZZ_TIME s per role; reports/fuzz)
 	$(PY) -m ecommerce.tooling.fuzz --max-time $${FUZZ_TIME:-120}
