@@ -1,0 +1,74 @@
+"""Adding to a cart on the embedded default (`make run` with nothing configured: SQLite), where
+the add takes the portable path: concurrent adds through two gunicorn workers lose nothing
+and the line cap holds."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from ecommerce.tooling.embedded import free_port
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def _serve(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MYSQL_URL", "MONGO_URL", "SECRET_KEY"}}
+    env.update(
+        DATA_DIR=str(tmp_path / "var"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        PORT=str(port),
+        HOST_BIND="127.0.0.1",
+        WEB_CONCURRENCY="2",
+        THROTTLE_ENABLED="0",
+        DJANGO_SETTINGS_MODULE="ecommerce.settings",
+    )
+    server = subprocess.Popen([sys.executable, "-m", "ecommerce.tooling.serve"], cwd=BASE_DIR, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if requests.get(f"{base}/health", timeout=30).status_code == 200:
+                return server, base
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=60)
+    raise AssertionError("the embedded server never became healthy")
+
+
+def test_concurrent_adds_on_sqlite_lose_nothing_and_stop_at_1000_units(tmp_path):
+    server, base = _serve(tmp_path)
+    try:
+        email, password = (tmp_path / "var" / "admin_credentials").read_text().split()
+        token = requests.post(f"{base}/api/auth/token", json={"email": email, "password": password}, timeout=10)
+        headers = {"Authorization": f"Bearer {token.json()['access']}"}
+        me = requests.get(f"{base}/api/users/me", headers=headers, timeout=10).json()["id"]
+        listed = requests.get(f"{base}/api/products?limit=20", timeout=10).json()["results"]
+        first, second = [p["id"] for p in listed if p["kind"] == "standalone"][:2]
+
+        def post(body: dict) -> int:
+            return requests.post(f"{base}/api/cart/{me}/items", json=body, headers=headers, timeout=60).status_code
+
+        bodies = [{"product_id": first, "quantity": 1}] * 10 + [{"product_id": second, "quantity": 495}] * 3
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            statuses = list(pool.map(post, bodies))
+        cart = requests.get(f"{base}/api/cart/{me}", headers=headers, timeout=10).json()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+
+    # Two of the three 495-unit adds fit in a line (990); the third would pass 1000.
+    assert sorted(statuses) == [201] * 12 + [400]
+    assert {i["product_id"]: i["quantity"] for i in cart["items"]} == {first: 10, second: 990}
+    with sqlite3.connect(tmp_path / "var" / "default.sqlite3") as db:
+        rows = db.execute("SELECT product_id, quantity FROM cart_cartitem WHERE user_id = ?", [me]).fetchall()
+    assert dict(rows) == {first: 10, second: 990}
