@@ -30,12 +30,18 @@ class ProductSales(SalesFigures):
     product_id = models.CharField(max_length=24)
     # The product's name when it last sold, for the popular-products answer.
     name = models.CharField(max_length=200, blank=True)
+    # A variant's parent, recorded with the sale ("" for a standalone product): the figures
+    # grouped by parent need it, and analytics sits below the catalog.
+    parent_id = models.CharField(max_length=24, blank=True, default="")
 
     class Meta:
         verbose_name_plural = "product sales"
         ordering = ["-date", "product_id"]
         constraints = [models.UniqueConstraint(fields=["date", "product_id"], name="product_sales_date_product_unique")]
-        indexes = [models.Index(fields=["product_id", "date"], name="product_sales_product_date_idx")]
+        indexes = [
+            models.Index(fields=["product_id", "date"], name="product_sales_product_date_idx"),
+            models.Index(fields=["date", "parent_id"], name="product_sales_date_parent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.product_id}: {self.units} units"

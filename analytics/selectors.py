@@ -14,10 +14,11 @@ Definitions, for every endpoint and a range of UTC dates `date_from..date_to` in
   without orders).
 """
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F, Sum
+from django.db.models import Case, CharField, F, Q, Sum, When
 
 from analytics.models import DailySales, ProductSales
 from ecommerce.routers import MYSQL
@@ -62,30 +63,53 @@ def sales_series(*, date_from: date, date_to: date, product_id: str | None = Non
     return series
 
 
-def popular_products(*, date_from: date, date_to: date, limit: int) -> list[dict]:
-    """Products by units sold (not cancelled) in the range, most first; two queries."""
+# Where the figures are grouped by parent, the parents' names: analytics sits below the
+# catalog, so an app above both registers where they come from (orders, in its ready()).
+ParentNames = Callable[[list[str]], dict[str, str]]
+_parent_names: list[ParentNames] = []
+
+
+def on_parent_names(source: ParentNames) -> ParentNames:
+    """Register `source(product_ids) -> {parent_id: name}` for popular_products(group="parent"):
+    the names of those ids that are parents (others are absent)."""
+    if source not in _parent_names:
+        _parent_names.append(source)
+    return source
+
+
+GROUPS = ("product", "parent")
+
+
+def popular_products(*, date_from: date, date_to: date, limit: int, group: str = "product") -> list[dict]:
+    """Products by units sold (not cancelled) in the range, most first; two queries. With
+    `group="parent"` a variant's sales count under its parent (named by the registered
+    source, else by the name its variants last sold under)."""
+    rows = ProductSales.objects.using(MYSQL).filter(date__gte=date_from, date__lte=date_to)
+    if group == "parent":
+        key = Case(When(parent_id="", then=F("product_id")), default=F("parent_id"), output_field=CharField())
+    else:
+        key = F("product_id")
     top = list(
-        ProductSales.objects.using(MYSQL)
-        .filter(date__gte=date_from, date__lte=date_to)
-        .values("product_id")
+        rows.annotate(key=key)
+        .values("key")
         .annotate(units=Sum(F("units") - F("cancelled_units")), revenue=Sum(F("revenue") - F("cancelled_revenue")))
         .filter(units__gt=0)
-        .order_by("-units", "-revenue", "product_id")[:limit]
+        .order_by("-units", "-revenue", "key")[:limit]
     )
+    keys = [row["key"] for row in top]
     names: dict[str, str] = {}
-    # The name each product last sold under (the newest row with one).
-    for product_id, name in (
-        ProductSales.objects.using(MYSQL)
-        .filter(product_id__in=[row["product_id"] for row in top], date__lte=date_to)
-        .exclude(name="")
-        .order_by("product_id", "-date")
-        .values_list("product_id", "name")
-    ):
+    # The name each product (or parent, through its variants) last sold under: the newest row with one.
+    among = Q(product_id__in=keys) | Q(parent_id__in=keys) if group == "parent" else Q(product_id__in=keys)
+    named = ProductSales.objects.using(MYSQL).filter(among, date__lte=date_to).exclude(name="").annotate(key=key)
+    for product_id, name in named.order_by("key", "-date").values_list("key", "name"):
         names.setdefault(product_id, name)
+    if group == "parent" and keys:
+        for source in _parent_names:
+            names |= {pid: name for pid, name in source(keys).items() if name}
     return [
         {
-            "product_id": row["product_id"],
-            "name": names.get(row["product_id"], ""),
+            "product_id": row["key"],
+            "name": names.get(row["key"], ""),
             "units": row["units"],
             "revenue": Decimal(row["revenue"]).quantize(CENT),
         }

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from analytics.selectors import GROUPS
 from ecommerce.api.fields import MoneyField, ObjectIdField
 
 DEFAULT_DAYS = 30
@@ -46,6 +47,7 @@ class SalesQuerySerializer(RangeQuerySerializer):
 
 class PopularQuerySerializer(RangeQuerySerializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
+    group = serializers.ChoiceField(choices=GROUPS, required=False, default="product")
 
 
 class SalesPointSerializer(serializers.Serializer):

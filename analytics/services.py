@@ -22,6 +22,7 @@ class SaleLine(Protocol):
 
     product_id: str
     name: str
+    parent_id: str
     quantity: int
     unit_price: Decimal
 
@@ -80,7 +81,9 @@ def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent) -> N
             f"{prefix}units": sign * line.quantity,
             f"{prefix}revenue": sign * line.unit_price * line.quantity,
         }
-        extra = {"name": line.name[:200]} if event is SaleEvent.PLACED and line.name else None
+        extra = None
+        if event is SaleEvent.PLACED:
+            extra = {"parent_id": line.parent_id} | ({"name": line.name[:200]} if line.name else {})
         _increment(ProductSales, {"date": day, "product_id": line.product_id}, changes, extra)
     _increment(
         DailySales,
@@ -96,12 +99,13 @@ def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent) -> N
 @dataclass(frozen=True)
 class FiguresCorrection:
     """What one day's figures (the whole shop's when `product_id` is None) lack: `deltas`
-    ({field: amount}) to add; `name`, the product's name for a product row it creates."""
+    ({field: amount}) to add; `name` and `parent_id`, the product's for a product row it creates."""
 
     day: date
     product_id: str | None
     deltas: dict[str, int | Decimal]
     name: str = ""
+    parent_id: str = ""
 
 
 def sales_figures_correct(*, corrections: Iterable[FiguresCorrection]) -> int:
@@ -122,7 +126,7 @@ def sales_figures_correct(*, corrections: Iterable[FiguresCorrection]) -> int:
         # One order for every writer: products sorted, then the days (sales_rows_ensure's).
         ProductSales.objects.using(MYSQL).bulk_create(
             [
-                ProductSales(date=c.day, product_id=c.product_id, name=c.name[:200], **c.deltas)
+                ProductSales(date=c.day, product_id=c.product_id, name=c.name[:200], parent_id=c.parent_id, **c.deltas)
                 for c in sorted(fresh, key=lambda c: (c.product_id or "", c.day))
                 if c.product_id is not None
             ],

@@ -41,6 +41,7 @@ class AnalyticsViewSet(viewsets.ViewSet):
     )
     @action(detail=False, methods=["get"])
     def sales(self, request):
+        """Net orders, units and revenue per day, days without sales as zeros."""
         query = _query(SalesQuerySerializer, request)
         series = selectors.sales_series(
             date_from=query["from"], date_to=query["to"], product_id=query.get("product_id")
@@ -53,18 +54,27 @@ class AnalyticsViewSet(viewsets.ViewSet):
             OpenApiParameter(
                 "limit", {"type": "integer", "minimum": 1, "maximum": 100}, description="1..100, default 10."
             ),
+            OpenApiParameter(
+                "group",
+                {"type": "string", "enum": list(selectors.GROUPS)},
+                description="`parent`: a variant's sales count under its parent (default `product`).",
+            ),
         ],
         responses=PopularProductsSerializer,
     )
     @action(detail=False, methods=["get"], url_path="popular-products")
     def popular_products(self, request):
+        """Products by units sold; `?group=parent` sums variants under their parent."""
         query = _query(PopularQuerySerializer, request)
-        results = selectors.popular_products(date_from=query["from"], date_to=query["to"], limit=query["limit"])
+        results = selectors.popular_products(
+            date_from=query["from"], date_to=query["to"], limit=query["limit"], group=query["group"]
+        )
         return Response(PopularProductsSerializer({"results": results}).data)
 
     @extend_schema(parameters=_RANGE, responses=RevenueSerializer)
     @action(detail=False, methods=["get"])
     def revenue(self, request):
+        """Gross, cancelled and net revenue with the average order value."""
         query = _query(RangeQuerySerializer, request)
         summary = selectors.revenue_summary(date_from=query["from"], date_to=query["to"])
         return Response(RevenueSerializer(summary).data)

@@ -83,8 +83,7 @@ def _with_stock(products: Sequence[Product], include_inactive: bool) -> list[Pro
 
 def _in_stock(product_ids: list[str]) -> set[str]:
     """Which of these products have units to sell, in one MySQL query."""
-    rows = inventory_selectors.inventory_list().filter(product_id__in=product_ids, quantity__gt=0)
-    return set(rows.values_list("product_id", flat=True))
+    return inventory_selectors.inventory_in_stock(product_ids=product_ids)
 
 
 def products_get_many(

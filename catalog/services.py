@@ -132,7 +132,7 @@ def _inventory_row_or_undo(product: Product, quantity: int) -> None:
     deleted again so no buyable product is left without its row (and if even that fails,
     `catalog_repair` gives it an empty row)."""
     try:
-        inventory_services.inventory_create(product_id=product.id, quantity=quantity)
+        inventory_services.inventory_create(product_id=product.id, quantity=quantity, parent_id=product.parent_id or "")
     except Exception:
         logger.warning("Inventory row for product %s failed; removing the product again", product.id)
         repository.product_delete_one(product.id)

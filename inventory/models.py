@@ -6,6 +6,9 @@ class Inventory(models.Model):
     held by open (pending or paid) orders. The database keeps both from going negative."""
 
     product_id = models.CharField(max_length=24, primary_key=True)
+    # A variant's parent ("" otherwise), given by the catalog at creation: inventory sits
+    # below the catalog, so this is how `?product_id={parent}` finds a parent's rows.
+    parent_id = models.CharField(max_length=24, blank=True, default="")
     quantity = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
     low_stock_threshold = models.IntegerField(default=10)
@@ -22,7 +25,10 @@ class Inventory(models.Model):
                 condition=models.Q(low_stock_threshold__gte=0), name="inventory_threshold_non_negative"
             ),
         ]
-        indexes = [models.Index(fields=["quantity"], name="inventory_quantity_idx")]
+        indexes = [
+            models.Index(fields=["quantity"], name="inventory_quantity_idx"),
+            models.Index(fields=["parent_id"], name="inventory_parent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.quantity} (+{self.reserved} reserved)"
@@ -47,6 +53,10 @@ class StockReservation(models.Model):
     # The name it was sold under: with the price and quantity, what the order's line snapshots,
     # so an order whose write was interrupted can be completed from its reservation alone.
     name = models.CharField(max_length=200, blank=True, default="")
+    sku = models.CharField(max_length=64, blank=True, default="")
+    options = models.JSONField(default=dict, blank=True)
+    # The variant's parent, for the sales figures grouped by parent (analytics knows no catalog).
+    parent_id = models.CharField(max_length=24, blank=True, default="")
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     sales_date = models.DateField()

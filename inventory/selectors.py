@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, Max, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Max, Q, QuerySet, Sum
 
 from ecommerce.routers import MYSQL
 from ecommerce.stores import mongo
@@ -17,13 +17,31 @@ RELEASED = StockReservation.Status.RELEASED
 COMMITTED = StockReservation.Status.COMMITTED
 
 
-def inventory_product_ids() -> set[str]:
-    """Every product id that has an inventory row (for repairs across stores)."""
-    return set(Inventory.objects.using(MYSQL).values_list("product_id", flat=True))
+def inventory_product_ids(*, among: Iterable[str] | None = None) -> set[str]:
+    """Every product id that has an inventory row, or those of `among` that have one (for
+    checks and repairs across stores)."""
+    rows = Inventory.objects.using(MYSQL)
+    if among is not None:
+        rows = rows.filter(product_id__in=list(among))
+    return set(rows.values_list("product_id", flat=True))
 
 
-def inventory_list() -> QuerySet[Inventory]:
-    return Inventory.objects.using(MYSQL).order_by("product_id")
+def inventory_list(*, product_id: str | None = None) -> QuerySet[Inventory]:
+    """Every row, or with `product_id` the rows it names: a parent's are its variants' rows
+    (a parent holds no stock), a standalone product's or a variant's its own."""
+    rows = Inventory.objects.using(MYSQL)
+    if product_id is not None:
+        rows = rows.filter(Q(product_id=product_id) | Q(parent_id=product_id))
+    return rows.order_by("product_id")
+
+
+def inventory_in_stock(*, product_ids: Iterable[str]) -> set[str]:
+    """Which of these products have units to sell, in one query."""
+    return set(
+        Inventory.objects.using(MYSQL)
+        .filter(product_id__in=list(product_ids), quantity__gt=0)
+        .values_list("product_id", flat=True)
+    )
 
 
 def inventory_low_stock(*, threshold: int | None = None) -> QuerySet[Inventory]:
@@ -52,9 +70,9 @@ def inventory_reserved_by_product() -> dict[str, int]:
 
 
 def reservation_rows(*, status: str | None = None, references: Iterable[UUID] | None = None) -> list:
-    """Reservation rows as plain named tuples (order_reference, product_id, name, quantity,
-    unit_price, sales_date, status, updated_at): all, or those in `status`, or of `references`
-    (the books check and its repairs)."""
+    """Reservation rows as plain named tuples (order_reference, product_id, name, sku, options,
+    parent_id, quantity, unit_price, sales_date, status, updated_at): all, or those in
+    `status`, or of `references` (the books check and its repairs)."""
     rows = StockReservation.objects.using(MYSQL).order_by("order_reference", "product_id")
     if status is not None:
         rows = rows.filter(status=status)
@@ -65,6 +83,9 @@ def reservation_rows(*, status: str | None = None, references: Iterable[UUID] | 
             "order_reference",
             "product_id",
             "name",
+            "sku",
+            "options",
+            "parent_id",
             "quantity",
             "unit_price",
             "sales_date",
@@ -77,14 +98,14 @@ def reservation_rows(*, status: str | None = None, references: Iterable[UUID] | 
 
 def sold_units_summed() -> tuple[dict, dict]:
     """The units sold (reservations committed), summed in MySQL as the sales figures count
-    them: by (day, product) {orders, units, revenue, name} and by day {orders (distinct
+    them: by (day, product) {orders, units, revenue, name, parent_id} and by day {orders (distinct
     references), units, revenue}. Sold is most of a shop's history: summed, not read row by row."""
     revenue = Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=20, decimal_places=2))
     sold = StockReservation.objects.using(MYSQL).filter(status=StockReservation.Status.COMMITTED).order_by()
     by_product = {
         (row["sales_date"], row["product_id"]): row
         for row in sold.values("sales_date", "product_id").annotate(
-            orders=Count("id"), units=Sum("quantity"), revenue=revenue, name=Max("name")
+            orders=Count("id"), units=Sum("quantity"), revenue=revenue, name=Max("name"), parent_id=Max("parent_id")
         )
     }
     by_day = {

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from ecommerce.api.fields import ObjectIdField
 from inventory.models import Inventory
 from inventory.services import MAX_STOCK
 
@@ -24,3 +25,10 @@ class RestockSerializer(serializers.Serializer):
 
 class LowStockQuerySerializer(serializers.Serializer):
     threshold = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False)
+
+
+class InventoryListQuerySerializer(serializers.Serializer):
+    product_id = ObjectIdField(
+        required=False,
+        help_text="Only the rows of this product: a parent's are its variants' rows, any other product's its own.",
+    )

@@ -39,6 +39,9 @@ class StockLine(Protocol):
 
     product_id: str
     name: str
+    sku: str
+    options: dict[str, str]
+    parent_id: str
     quantity: int
     unit_price: Decimal
 
@@ -80,10 +83,13 @@ def _run_stock_low_hooks(product_ids: list[str]) -> None:
             logger.exception("A stock-low hook failed for %s", product_ids)
 
 
-def inventory_create(*, product_id: str, quantity: int = 0) -> Inventory:
-    """The inventory row of a new product (idempotent: an existing row is kept)."""
+def inventory_create(*, product_id: str, quantity: int = 0, parent_id: str = "") -> Inventory:
+    """The inventory row of a new standalone product or variant (`parent_id`: a variant's
+    parent, so the parent's rows can be listed); idempotent: an existing row is kept."""
     with transaction.atomic(using=MYSQL):
-        row, _ = Inventory.objects.using(MYSQL).get_or_create(product_id=product_id, defaults={"quantity": quantity})
+        row, _ = Inventory.objects.using(MYSQL).get_or_create(
+            product_id=product_id, defaults={"quantity": quantity, "parent_id": parent_id or ""}
+        )
     return row
 
 
@@ -180,6 +186,9 @@ def stock_reserve(*, order_reference: UUID, lines: Sequence[StockLine], sales_da
                     order_reference=order_reference,
                     product_id=line.product_id,
                     name=line.name[:200],
+                    sku=line.sku,
+                    options=line.options,
+                    parent_id=line.parent_id,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                     sales_date=sales_date,

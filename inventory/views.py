@@ -4,8 +4,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ecommerce.api.permissions import IsStaff
+from ecommerce.api.schema import OBJECT_ID_SCHEMA
 from inventory import selectors, services
 from inventory.serializers import (
+    InventoryListQuerySerializer,
     InventorySerializer,
     InventoryUpdateSerializer,
     LowStockQuerySerializer,
@@ -27,9 +29,21 @@ class InventoryViewSet(viewsets.GenericViewSet):
             kwargs["product_id"] = kwargs["product_id"].lower()
         return super().dispatch(request, *args, **kwargs)
 
-    @extend_schema(responses=InventorySerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "product_id",
+                OBJECT_ID_SCHEMA,
+                description="Only this product's rows: a parent's are its variants' rows (a parent holds no stock).",
+            )
+        ],
+        responses=InventorySerializer(many=True),
+    )
     def list(self, request):
-        page = self.paginate_queryset(selectors.inventory_list())
+        """Stock rows, by product id; `?product_id=` a parent's lists its variants' rows."""
+        query = InventoryListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.inventory_list(**query.validated_data))
         return self.get_paginated_response(InventorySerializer(page, many=True).data)
 
     @extend_schema(
@@ -38,16 +52,19 @@ class InventoryViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], url_path="low-stock")
     def low_stock(self, request):
+        """Rows at or below their low-stock threshold (or `?threshold=`), lowest first."""
         query = LowStockQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.inventory_low_stock(**query.validated_data))
         return self.get_paginated_response(InventorySerializer(page, many=True).data)
 
     def retrieve(self, request, product_id: str):
+        """One product's stock row."""
         return Response(InventorySerializer(selectors.inventory_get(product_id=product_id)).data)
 
     @extend_schema(request=InventoryUpdateSerializer, responses=InventorySerializer)
     def update(self, request, product_id: str):
+        """Set a row's quantity and/or low-stock threshold."""
         body = InventoryUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         row = services.inventory_set(product_id=product_id, **body.validated_data)
@@ -55,11 +72,13 @@ class InventoryViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=InventoryUpdateSerializer, responses=InventorySerializer)
     def partial_update(self, request, product_id: str):
+        """Set a row's quantity and/or low-stock threshold."""
         return self.update(request, product_id)
 
     @extend_schema(request=RestockSerializer, responses=InventorySerializer)
     @action(detail=True, methods=["post"])
     def restock(self, request, product_id: str):
+        """Add units to a row atomically."""
         body = RestockSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         row = services.inventory_restock(product_id=product_id, quantity=body.validated_data["quantity"])

@@ -58,6 +58,9 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product_id = models.CharField(max_length=24)
     name = models.CharField(max_length=200)
+    # A variant's SKU and options as sold ("" and {} for a product without them).
+    sku = models.CharField(max_length=64, blank=True, default="")
+    options = models.JSONField(default=dict, blank=True)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)

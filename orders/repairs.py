@@ -120,6 +120,7 @@ def sales_figures_correct() -> int:
                 product_id=mismatch["product_id"],
                 deltas=mismatch["missing"],
                 name=mismatch["name"],
+                parent_id=mismatch["parent_id"],
             )
             for mismatch in selectors.sales_figures_mismatches()
         ]

@@ -32,6 +32,8 @@ def order_representation(order: Order) -> dict:
             {
                 "product_id": line.product_id,
                 "name": line.name,
+                "sku": line.sku,
+                "options": line.options,
                 "unit_price": _money_text(line.unit_price),
                 "quantity": line.quantity,
                 "line_total": _money_text(line.line_total),

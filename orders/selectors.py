@@ -113,6 +113,9 @@ class _Snapshot:
     sold_by_product: dict  # committed units summed by (day, product)
     sold_by_day: dict  # and by day
     inventory_reserved: dict[str, int]
+    # Products held by reservations whose stock row is gone: deleted from the catalog since
+    # (their orders keep their snapshot; cancelling or shipping moves no stock for them).
+    deleted: set[str]
     figures: dict
     moved: set[UUID]  # references whose reservation changed since the cutoff
 
@@ -128,12 +131,15 @@ def _mysql_snapshot(*, cutoff=None) -> _Snapshot:
                 # Allowed here: no statement of this transaction has run yet.
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         sold_by_product, sold_by_day = inventory_selectors.sold_units_summed()
+        held = inventory_selectors.reservation_rows(status=RESERVED)
+        held_products = {row.product_id for row in held}
         return _Snapshot(
-            held=inventory_selectors.reservation_rows(status=RESERVED),
+            held=held,
             released=inventory_selectors.reservation_rows(status=RELEASED),
             sold_by_product=sold_by_product,
             sold_by_day=sold_by_day,
             inventory_reserved=inventory_selectors.inventory_reserved_by_product(),
+            deleted=held_products - inventory_selectors.inventory_product_ids(among=held_products),
             figures=analytics_selectors.sales_figures_all(),
             moved=inventory_selectors.references_moved_since(cutoff=cutoff) if cutoff else set(),
         )
@@ -178,7 +184,7 @@ def stock_invariant_check(*, grace_seconds: int = 0) -> list[dict]:
     orders = _orders_of(held.keys() | open_references)
     statuses = {reference: order.status for reference, order in orders.items()}
     statuses |= _statuses_of({row.order_reference for row in snapshot.released} - statuses.keys())
-    mismatches = _stock_mismatches(held, snapshot.inventory_reserved)
+    mismatches = _stock_mismatches(held, snapshot.inventory_reserved, snapshot.deleted)
     mismatches += _order_mismatches(held, orders, open_references, moved)
     mismatches += _sold_units_mismatches(snapshot, moved)
     mismatches += _figures_mismatches(snapshot, statuses)
@@ -186,11 +192,14 @@ def stock_invariant_check(*, grace_seconds: int = 0) -> list[dict]:
     return mismatches
 
 
-def _stock_mismatches(held: dict[UUID, dict[str, int]], inventory_reserved: dict[str, int]) -> list[dict]:
+def _stock_mismatches(
+    held: dict[UUID, dict[str, int]], inventory_reserved: dict[str, int], deleted: set[str]
+) -> list[dict]:
     reserved_units: dict[str, int] = defaultdict(int)
     for units in held.values():
         for product_id, quantity in units.items():
-            reserved_units[product_id] += quantity
+            if product_id not in deleted:
+                reserved_units[product_id] += quantity
     return [
         {
             "kind": "stock",
@@ -249,9 +258,9 @@ def _sold_units_mismatches(snapshot: _Snapshot, moved: set[UUID]) -> list[dict]:
     ]
 
 
-def _figures_expected(snapshot: _Snapshot, statuses: dict[UUID, str]) -> tuple[dict, dict]:
+def _figures_expected(snapshot: _Snapshot, statuses: dict[UUID, str]) -> tuple[dict, dict, dict]:
     """The figures the reservations and their orders call for, keyed as the figures are, and
-    the name each product sold under.
+    the name each product sold under and its parent (a variant's).
 
     A reservation counts as placed unless it was voided (released, and no order carries it:
     the order never stood); as cancelled when its order is cancelled and its units are no
@@ -260,6 +269,7 @@ def _figures_expected(snapshot: _Snapshot, statuses: dict[UUID, str]) -> tuple[d
     distinct orders adds up across statuses."""
     expected: dict = defaultdict(lambda: dict.fromkeys(analytics_selectors.FIGURE_FIELDS, 0))
     names: dict = {}
+    parents: dict = {}
     per_order: set = set()
     for row in [*snapshot.held, *snapshot.released]:
         status = statuses.get(row.order_reference)
@@ -269,6 +279,8 @@ def _figures_expected(snapshot: _Snapshot, statuses: dict[UUID, str]) -> tuple[d
         revenue = row.unit_price * row.quantity
         if row.name:
             names[(row.sales_date, row.product_id)] = row.name
+        if row.parent_id:
+            parents[(row.sales_date, row.product_id)] = row.parent_id
         for prefix in ["", "cancelled_"] if cancelled else [""]:
             product = expected[(row.sales_date, row.product_id)]
             product[f"{prefix}orders"] += 1
@@ -284,10 +296,11 @@ def _figures_expected(snapshot: _Snapshot, statuses: dict[UUID, str]) -> tuple[d
         for field in ("orders", "units", "revenue"):
             expected[key][field] += row[field]
         names.setdefault(key, row["name"] or "")
+        parents.setdefault(key, row["parent_id"] or "")
     for sales_date, row in snapshot.sold_by_day.items():
         for field in ("orders", "units", "revenue"):
             expected[(sales_date, None)][field] += row[field]
-    return expected, names
+    return expected, names, parents
 
 
 def sales_figures_mismatches() -> list[dict]:
@@ -298,7 +311,7 @@ def sales_figures_mismatches() -> list[dict]:
 
 
 def _figures_mismatches(snapshot: _Snapshot, statuses: dict[UUID, str]) -> list[dict]:
-    expected, names = _figures_expected(snapshot, statuses)
+    expected, names, parents = _figures_expected(snapshot, statuses)
     figures = snapshot.figures
     zero = dict.fromkeys(analytics_selectors.FIGURE_FIELDS, 0)
     found = []
@@ -313,6 +326,7 @@ def _figures_mismatches(snapshot: _Snapshot, statuses: dict[UUID, str]) -> list[
                     "date": day.isoformat(),
                     "product_id": product_id,
                     "name": names.get(key, ""),
+                    "parent_id": parents.get(key, ""),
                     "missing": deltas,
                 }
             )

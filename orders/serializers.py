@@ -9,12 +9,16 @@ from orders.representation import order_representation
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(help_text="The variant's SKU as sold (empty for a product without one).")
+    options = serializers.DictField(
+        child=serializers.CharField(), help_text='A variant\'s options as sold, e.g. {"Size": "M"}; {} otherwise.'
+    )
     unit_price = MoneyField()
     line_total = MoneyField()
 
     class Meta:
         model = OrderLine
-        fields = ["product_id", "name", "unit_price", "quantity", "line_total"]
+        fields = ["product_id", "name", "sku", "options", "unit_price", "quantity", "line_total"]
         read_only_fields = fields
 
 

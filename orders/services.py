@@ -30,6 +30,7 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from decimal import Decimal
@@ -44,6 +45,7 @@ from analytics.services import SaleEvent
 from cart import selectors as cart_selectors
 from cart import services as cart_services
 from catalog import selectors as catalog_selectors
+from catalog.exceptions import ParentNotBuyable
 from ecommerce.api.exceptions import ApplicationError, ServiceUnavailable, ValidationFailed
 from ecommerce.api.permissions import is_staff
 from ecommerce.routers import MYSQL
@@ -126,6 +128,10 @@ class OrderItem:
     name: str
     unit_price: Decimal
     quantity: int
+    # A variant's SKU, options and parent ("", {} and "" for a standalone product without them).
+    sku: str = ""
+    options: dict[str, str] = dataclass_field(default_factory=dict)
+    parent_id: str = ""
 
     @property
     def line_total(self) -> Decimal:
@@ -172,8 +178,15 @@ def _order_owner(*, actor: User, user_id: int | None) -> User:
 
 
 def _priced_items(*, items: list[dict]) -> list[OrderItem]:
-    """Step 1: names and prices from the catalog, one MongoDB query for all lines."""
-    products = catalog_selectors.products_get_many(product_ids=[item["product_id"] for item in items])
+    """Step 1: names and prices from the catalog, one MongoDB query for all lines. A parent
+    is never bought: ParentNotBuyable (400) lists its variants, for the client to pick one."""
+    products = catalog_selectors.products_get_many(
+        product_ids=[item["product_id"] for item in items], include_parents=True
+    )
+    parents = [products[item["product_id"]] for item in items if item["product_id"] in products]
+    variant_ids = [vid for product in parents if not product.is_buyable for vid in product.variant_ids]
+    if any(not product.is_buyable for product in parents):
+        raise ParentNotBuyable(variant_ids=variant_ids)
     unavailable = [
         item["product_id"]
         for item in items
@@ -187,6 +200,9 @@ def _priced_items(*, items: list[dict]) -> list[OrderItem]:
             name=products[item["product_id"]].name,
             unit_price=products[item["product_id"]].price,
             quantity=item["quantity"],
+            sku=products[item["product_id"]].sku or "",
+            options=dict(products[item["product_id"]].options),
+            parent_id=products[item["product_id"]].parent_id or "",
         )
         for item in items
     ]
@@ -198,7 +214,17 @@ def _cart_items(*, owner: User) -> list[OrderItem]:
     cart = cart_selectors.cart_get(user_id=owner.pk, fresh=True)
     if not cart.items:
         raise EmptyCart()
-    return [OrderItem(line.product_id, line.name, line.unit_price, line.quantity) for line in cart.items]
+    return [
+        OrderItem(
+            line.product_id,
+            line.name,
+            line.unit_price,
+            line.quantity,
+            sku=line.sku or "",
+            options=dict(line.options),
+        )
+        for line in cart.items
+    ]
 
 
 def order_reserve_stock(*, reference: uuid.UUID, items: list[OrderItem], sales_date: date) -> None:
@@ -262,6 +288,8 @@ def order_record(
                 order=order,
                 product_id=item.product_id,
                 name=item.name,
+                sku=item.sku,
+                options=item.options,
                 unit_price=item.unit_price,
                 quantity=item.quantity,
                 line_total=item.line_total,
@@ -406,7 +434,18 @@ def _resume(*, attempt: _Attempt, owner: User, from_cart: bool, shipping_address
         # Reserved before reservations kept the name: the catalog's current one.
         products = catalog_selectors.products_get_many(product_ids=list(names))
         names = {pid: name or (products[pid].name if pid in products else pid) for pid, name in names.items()}
-    items = [OrderItem(row.product_id, names[row.product_id], row.unit_price, row.quantity) for row in reserved]
+    items = [
+        OrderItem(
+            row.product_id,
+            names[row.product_id],
+            row.unit_price,
+            row.quantity,
+            sku=row.sku,
+            options=dict(row.options),
+            parent_id=row.parent_id,
+        )
+        for row in reserved
+    ]
     order = _write_order(
         reference=attempt.reference,
         attempt=attempt,

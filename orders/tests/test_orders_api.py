@@ -27,7 +27,7 @@ ORDER_FIELDS = {
     "created_at",
     "updated_at",
 }
-LINE_FIELDS = {"product_id", "name", "unit_price", "quantity", "line_total"}
+LINE_FIELDS = {"product_id", "name", "sku", "options", "unit_price", "quantity", "line_total"}
 
 
 def place(client, *lines, **extra):
