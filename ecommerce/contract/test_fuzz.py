@@ -261,12 +261,6 @@ def test_a_parent_without_variants_answers_its_null_price_as_documented(live_api
     assert (parent["kind"], parent["price"], parent["variants"]) == ("parent", None, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API.md: a parent in a cart or order line is a 400 with details.product_id listing its "
-    "variants' ids; orders answer details.items [{product_id: <the parent>, message}], carts "
-    'details.product_id ["The product does not exist or is not for sale."]',
-)
 def test_a_parent_in_an_order_or_a_cart_answers_its_variants(live_api):
     walk = Walker(live_api.url)
     shopper = make_user("parent-shopper@example.com")
@@ -283,11 +277,6 @@ def test_a_parent_in_an_order_or_a_cart_answers_its_variants(live_api):
     assert order["error"]["details"]["product_id"] == cart["error"]["details"]["product_id"] == [variant.id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason='API.md: cart and order lines carry "sku" and "options", snapshotted in orders; neither has them',
-)
 def test_cart_and_order_lines_of_a_variant_carry_its_sku_and_options(live_api):
     walk = Walker(live_api.url)
     shopper = make_user("variant-shopper@example.com")
