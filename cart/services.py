@@ -16,13 +16,14 @@ from catalog.exceptions import ParentNotBuyable
 # two-key space never meets the one-key locks other apps take.
 _CART_LOCK_CLASS = 0x43415254  # "CART"
 
-# One round trip for PostgreSQL: two statements sent in one message run as one implicit
-# transaction, so the advisory lock taken by the first is held until the second is done,
-# and the second's snapshot, taken after the lock, sees every line an earlier add committed.
-# The upsert is atomic against a concurrent add of the same product (ON CONFLICT locks the
-# line and re-checks the 1000-unit cap on its latest version); it inserts only while the
-# cart holds fewer than 100 other products. The answer is every line of the cart: the
-# `added` one as written (flag true), and all as they stood before it (flag false).
+# One round trip for PostgreSQL: two statements sent in one message (Django's default
+# client-side binding sends them as one simple query) run as one implicit transaction, so
+# the advisory lock taken by the first is held until the second is done, and the second's
+# snapshot, taken after the lock, sees every line an earlier add committed. The upsert is
+# atomic against a concurrent add of the same product (ON CONFLICT locks the line and
+# re-checks the 1000-unit cap on its latest version); it inserts only while the cart holds
+# fewer than 100 other products. The answer is every line of the cart: the `added` one as
+# written (flag true), and all as they stood before it (flag false).
 _ADD_SQL = """
 SELECT pg_advisory_xact_lock(%(lock_class)s, (%(user_id)s %% 2147483647)::int);
 WITH cart AS (
