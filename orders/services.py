@@ -214,6 +214,17 @@ def _cart_items(*, owner: User) -> list[OrderItem]:
     cart = cart_selectors.cart_get(user_id=owner.pk, fresh=True)
     if not cart.items:
         raise EmptyCart()
+    # A cart line does not say a variant's parent, which the sale records: one more read, of
+    # the variants alone (only a variant has options), when the cart holds any.
+    variant_ids = [line.product_id for line in cart.items if line.options]
+    parents = (
+        {
+            pid: product.parent_id or ""
+            for pid, product in catalog_selectors.products_get_many(product_ids=variant_ids).items()
+        }
+        if variant_ids
+        else {}
+    )
     return [
         OrderItem(
             line.product_id,
@@ -222,6 +233,7 @@ def _cart_items(*, owner: User) -> list[OrderItem]:
             line.quantity,
             sku=line.sku or "",
             options=dict(line.options),
+            parent_id=parents.get(line.product_id, ""),
         )
         for line in cart.items
     ]

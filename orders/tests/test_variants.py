@@ -208,3 +208,28 @@ def test_twenty_buyers_of_the_last_three_m_red_get_three_orders_and_m_blue_is_un
     assert Order.objects.count() == 3
     assert sorted(OrderLine.objects.values_list("product_id", "sku", "quantity")) == [(red.id, "TEE-M-RED", 1)] * 3
     assert stock_invariant_check() == []
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_an_order_from_the_cart_snapshots_a_variants_sku_and_records_its_parent(customer, customer_client):
+    parent, variants = tee()
+    blue = variants["S / Blue"]
+    mug = product(stock=5)
+    for line in ({"product_id": blue.id, "quantity": 2}, {"product_id": mug.id, "quantity": 1}):
+        assert customer_client.post(f"/api/cart/{customer.id}/items", line, format="json").status_code == 201
+
+    response = customer_client.post("/api/orders", {"from_cart": True, "shipping_address": ADDRESS}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert {(i["product_id"], i["sku"], tuple(i["options"].items())) for i in response.json()["items"]} == {
+        (blue.id, "TEE-S-BLUE", (("Size", "S"), ("Colour", "Blue"))),
+        (mug.id, "", ()),
+    }
+    assert dict(ProductSales.objects.using(MYSQL).values_list("product_id", "parent_id")) == {
+        blue.id: parent.id,
+        mug.id: "",
+    }
+    assert {(r.product_id, r.parent_id, r.sku) for r in reservations()} == {
+        (blue.id, parent.id, "TEE-S-BLUE"),
+        (mug.id, "", ""),
+    }
