@@ -23,6 +23,8 @@ from catalog import services as catalog_services
 from ecommerce.routers import MYSQL
 from ecommerce.testing.budgets import Budget, Captured, capture, check_budget
 from ecommerce.testing.helpers import client_for, make_user
+from inventory import services as inventory_services
+from inventory.models import Inventory
 from orders import services as order_services
 from reviews import services as review_services
 
@@ -56,6 +58,7 @@ BUDGETS = {
     "GET /api/inventory": Budget(default=1, mysql=2, mongo=0),
     "GET /api/inventory/low-stock": Budget(default=1, mysql=2, mongo=0),
     "GET /api/inventory/{product_id}": Budget(default=1, mysql=1, mongo=0),
+    "GET /api/inventory?product_id={parent}": Budget(default=1, mysql=2, mongo=0),
     "GET /api/cart/{user_id} (owner)": Budget(default=2, mysql=0, mongo=1),
     "GET /api/cart/{user_id} (staff)": Budget(default=3, mysql=0, mongo=1),
     "GET /api/orders (customer)": Budget(default=4, mysql=0, mongo=0),
@@ -64,6 +67,8 @@ BUDGETS = {
     "GET /api/orders/{id} (staff)": Budget(default=3, mysql=0, mongo=0),
     "GET /api/analytics/sales": Budget(default=1, mysql=1, mongo=0),
     "GET /api/analytics/popular-products": Budget(default=1, mysql=2, mongo=0),
+    # Grouped by parent: the parents' names in one catalog read.
+    "GET /api/analytics/popular-products?group=parent": Budget(default=1, mysql=2, mongo=1),
     "GET /api/analytics/revenue": Budget(default=1, mysql=1, mongo=0),
     "GET /api/reviews/product/{product_id}": Budget(default=0, mysql=0, mongo=3),
     "GET /api/wishlist/{user_id} (owner)": Budget(default=1, mysql=0, mongo=2),
@@ -400,6 +405,16 @@ def test_inventory_detail_costs_the_same_with_one_or_fifteen_open_orders(staff, 
     sizes.run_large(LARGE, size="15 open orders")
 
 
+def test_a_parents_stock_rows_cost_the_same_for_one_or_fifteen_variants(staff):
+    [parent_id] = make_parents(1, variants=1)
+    make_products(3)  # other rows: filtered out by the query, never fetched
+    path = f"/api/inventory?product_id={parent_id}"
+    sizes = Sizes("GET /api/inventory?product_id={parent}", client_for(staff), path)
+    sizes.run_small(SMALL)
+    add_variants(parent_id, LARGE - 1, tag="000", start=1)
+    sizes.run_large(LARGE)
+
+
 # --- cart ----------------------------------------------------------------------------
 
 
@@ -500,6 +515,24 @@ def test_analytics_cost_the_same_for_one_or_fifteen_products_days_and_orders(end
         "GET /api/analytics/revenue": LARGE + 3 * (LARGE - 1),  # today's orders and the earlier days'
     }[endpoint]
     sizes.run_large(expected, size="15 orders of 15 products today, and 14 earlier days of sales")
+
+
+def _stocked_variants(parent_ids: list[str]) -> list[str]:
+    """The parents' variants, each given stock to sell, oldest parent first."""
+    rows = dict(Inventory.objects.using(MYSQL).filter(parent_id__in=parent_ids).values_list("parent_id", "product_id"))
+    for variant_id in rows.values():
+        inventory_services.inventory_set(product_id=variant_id, quantity=100)
+    return [rows[parent_id] for parent_id in parent_ids]
+
+
+def test_popular_products_by_parent_cost_the_same_for_one_or_fifteen_parents(staff, customer):
+    place_orders(customer, _stocked_variants(make_parents(SMALL, variants=1)), orders=1, lines=1)
+    path = "/api/analytics/popular-products?group=parent&limit=20"
+    sizes = Sizes("GET /api/analytics/popular-products?group=parent", client_for(staff), path)
+    sizes.run_small(SMALL, size="1 parent sold")
+    more = _stocked_variants(make_parents(LARGE - SMALL, variants=1, start=SMALL))
+    place_orders(customer, more, orders=LARGE - SMALL, lines=1)
+    sizes.run_large(LARGE, size="15 parents sold")
 
 
 # --- reviews and wishlists -----------------------------------------------------------
