@@ -105,7 +105,7 @@ class Delivery(models.Model):
         indexes = [
             # The relay's claim: due pending rows only (a small partial index).
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["webhook", "next_attempt_at"],
                 name="delivery_due_idx",
                 condition=models.Q(status="pending"),
             ),

@@ -30,14 +30,45 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as Signer
 
 from events import metrics, outbound, services
-from events.models import Delivery
+from events.models import Delivery, Event, Webhook
 
 logger = logging.getLogger(__name__)
+
+
+# The claim, per active webhook: its oldest due deliveries (up to its share) whose event has
+# its feed number and that no live lease holds, locked with SKIP LOCKED so concurrent relays
+# take different rows; then round-robin over webhooks (every webhook's first row, then the
+# seconds), shuffled within a round so no webhook is always served first.
+_CLAIM_SQL = """
+SELECT due.id FROM {webhook} AS webhook
+CROSS JOIN LATERAL (
+    SELECT delivery.id, row_number() OVER (ORDER BY delivery.next_attempt_at, delivery.id) AS round
+    FROM (
+        SELECT delivery.id, delivery.next_attempt_at FROM {delivery} AS delivery
+        WHERE delivery.webhook_id = webhook.id AND delivery.status = 'pending'
+          AND delivery.next_attempt_at <= %(now)s
+          AND (delivery.lease_until IS NULL OR delivery.lease_until < %(now)s)
+          AND EXISTS (SELECT 1 FROM {event} AS event WHERE event.id = delivery.event_id AND event.sequence IS NOT NULL)
+        ORDER BY delivery.next_attempt_at, delivery.id
+        LIMIT %(share)s
+        FOR UPDATE OF delivery SKIP LOCKED
+    ) AS delivery
+) AS due
+WHERE webhook.is_active AND NOT (webhook.id = ANY(%(full)s))
+ORDER BY due.round, random()
+LIMIT %(limit)s
+"""
+_CLAIM_SQL_SQLITE = """
+SELECT delivery.id FROM {delivery} AS delivery JOIN {event} AS event ON event.id = delivery.event_id
+WHERE delivery.status = 'pending' AND delivery.next_attempt_at <= %s AND event.sequence IS NOT NULL
+  AND (delivery.lease_until IS NULL OR delivery.lease_until < %s)
+ORDER BY delivery.next_attempt_at, delivery.id
+LIMIT %s
+"""
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -93,43 +124,48 @@ class Relay:
 
     # --- claiming ---------------------------------------------------------------
 
-    def _busy_webhooks(self) -> list[int]:
-        counts: dict[int, int] = {}
+    def _share(self) -> dict[int, int]:
+        """How many more sends each webhook may have from this relay (absent: the full share)."""
+        in_flight: dict[int, int] = {}
         for webhook_id in self._in_flight.values():
-            counts[webhook_id] = counts.get(webhook_id, 0) + 1
-        return [webhook_id for webhook_id, n in counts.items() if n >= self.per_webhook]
+            in_flight[webhook_id] = in_flight.get(webhook_id, 0) + 1
+        return {webhook_id: max(0, self.per_webhook - n) for webhook_id, n in in_flight.items()}
 
     def claim(self, limit: int) -> list[Delivery]:
-        """Lease up to `limit` due deliveries (see the module's docstring)."""
+        """Lease up to `limit` due deliveries (see the module's docstring), fairly: every
+        webhook with something due gets its first one before any gets a second, so the
+        backlog of a dead endpoint never starves the others."""
         now = timezone.now()
         token = uuid.uuid4()
-        with transaction.atomic():
-            rows = list(
-                Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-                # A paused webhook's deliveries wait for it to be active again.
-                .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now, webhook__is_active=True)
-                # Sent with its feed number: an event goes out once it has one.
-                .filter(event__sequence__isnull=False)
-                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-                .exclude(webhook_id__in=self._busy_webhooks())
-                .order_by("next_attempt_at", "id")
-                .values_list("id", flat=True)[: limit * 2]
-            )
+        share = self._share()
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    _CLAIM_SQL.format(
+                        delivery=Delivery._meta.db_table, webhook=Webhook._meta.db_table, event=Event._meta.db_table
+                    ),
+                    {
+                        "now": now,
+                        "share": self.per_webhook,
+                        "limit": limit * 2,
+                        "full": [k for k, v in share.items() if not v],
+                    },
+                )
+            else:
+                # SQLite (the embedded default): one writer at a time, no row locks to skip.
+                cursor.execute(
+                    _CLAIM_SQL_SQLITE.format(delivery=Delivery._meta.db_table, event=Event._meta.db_table),
+                    [now, now, limit * 2],
+                )
+            rows = [row[0] for row in cursor.fetchall()]
             if not rows:
                 return []
             claimed = []
-            per_webhook: dict[int, int] = {}
-            for delivery in (
-                Delivery.objects.filter(id__in=rows)
-                .select_related("webhook", "event")
-                .order_by("next_attempt_at", "id")
-            ):
-                busy = per_webhook.get(delivery.webhook_id, 0) + sum(
-                    1 for webhook_id in self._in_flight.values() if webhook_id == delivery.webhook_id
-                )
-                if busy >= self.per_webhook or len(claimed) >= limit:
+            for delivery in Delivery.objects.filter(id__in=rows).select_related("webhook", "event"):
+                left = share.get(delivery.webhook_id, self.per_webhook)
+                if left <= 0 or len(claimed) >= limit or not delivery.webhook.is_active:
                     continue
-                per_webhook[delivery.webhook_id] = per_webhook.get(delivery.webhook_id, 0) + 1
+                share[delivery.webhook_id] = left - 1
                 claimed.append(delivery)
             Delivery.objects.filter(id__in=[d.id for d in claimed]).update(
                 lease_until=now + timedelta(seconds=self.lease_seconds), lease_token=token
