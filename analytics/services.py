@@ -50,12 +50,20 @@ def sales_rows_ensure(*, day: date, product_ids: Iterable[str]) -> None:
         DailySales.objects.using(MYSQL).bulk_create([DailySales(date=day)], ignore_conflicts=True)
 
 
-def _increment(model, lookup: dict, changes: dict, extra: dict | None = None) -> None:
-    """UPDATE ... SET counter = counter + n; the row is created when sales_rows_ensure was skipped."""
+class SalesRowsMissing(Exception):
+    """sales_record(create_missing=False) met a day's row that does not exist yet: the caller
+    rolls its transaction back, creates the rows with sales_rows_ensure and records again."""
+
+
+def _increment(model, lookup: dict, changes: dict, extra: dict | None = None, *, create_missing: bool = True) -> None:
+    """UPDATE ... SET counter = counter + n; a missing row is created (or, without
+    `create_missing`, SalesRowsMissing raised)."""
     values = {field: F(field) + delta for field, delta in changes.items()} | (extra or {})
     for _ in range(2):
         if model.objects.using(MYSQL).filter(**lookup).update(**values):
             return
+        if not create_missing:
+            raise SalesRowsMissing(f"{model.__name__} {lookup}")
         try:
             with transaction.atomic(using=MYSQL):
                 model.objects.using(MYSQL).create(**lookup, **changes, **(extra or {}))
@@ -65,12 +73,14 @@ def _increment(model, lookup: dict, changes: dict, extra: dict | None = None) ->
     raise RuntimeError(f"could not record sales on {model.__name__} {lookup}")
 
 
-def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent) -> None:
+def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent, create_missing: bool = True) -> None:
     """Count one order's lines on `day`. Call inside the MySQL transaction of its stock change.
 
     Rows are updated in sorted product_id order and the day's total row last, after the
     inventory rows the same transaction already holds: one lock order for every order,
-    and the hot per-day row is held for the shortest time."""
+    and the hot per-day row is held for the shortest time. A row that does not exist is
+    created here, or with `create_missing=False` SalesRowsMissing is raised (see
+    sales_rows_ensure for why a placed order's rows are better created outside)."""
     if not lines:
         return
     prefix = "cancelled_" if event is SaleEvent.CANCELLED else ""
@@ -84,7 +94,9 @@ def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent) -> N
         extra = None
         if event is SaleEvent.PLACED:
             extra = {"parent_id": line.parent_id} | ({"name": line.name[:200]} if line.name else {})
-        _increment(ProductSales, {"date": day, "product_id": line.product_id}, changes, extra)
+        _increment(
+            ProductSales, {"date": day, "product_id": line.product_id}, changes, extra, create_missing=create_missing
+        )
     _increment(
         DailySales,
         {"date": day},
@@ -93,6 +105,7 @@ def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent) -> N
             f"{prefix}units": sign * sum(line.quantity for line in lines),
             f"{prefix}revenue": sign * sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
         },
+        create_missing=create_missing,
     )
 
 

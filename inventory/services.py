@@ -147,9 +147,12 @@ def stock_reserve(*, order_reference: UUID, lines: Sequence[StockLine], sales_da
     latest committed row, so stock never goes below zero. Rows are touched in sorted
     product_id order so that two orders sharing products cannot deadlock. When any line
     is short, OutOfStock names each short line and the transaction rolls everything back.
-    Called inside the caller's MySQL transaction, it becomes part of it."""
+    Called inside the caller's MySQL transaction, it becomes part of it (and its failure
+    fails that whole transaction)."""
     lines = sorted(lines, key=lambda line: line.product_id)
-    with transaction.atomic(using=MYSQL):
+    # No savepoint inside the caller's transaction (two round trips): an OutOfStock rolls the
+    # whole of it back, which is what the caller wants of a reservation anyway.
+    with transaction.atomic(using=MYSQL, savepoint=False):
         short = []
         for line in lines:
             taken = (

@@ -41,7 +41,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from analytics import services as analytics_services
-from analytics.services import SaleEvent
+from analytics.services import SaleEvent, SalesRowsMissing
 from cart import selectors as cart_selectors
 from cart import services as cart_services
 from catalog import selectors as catalog_selectors
@@ -244,15 +244,24 @@ def order_reserve_stock(*, reference: uuid.UUID, items: list[OrderItem], sales_d
     transaction, all or nothing (OutOfStock names each short line). A lost COMMIT answer is
     settled by looking the reservation up; ServiceUnavailable("mysql") when it did not land
     or cannot be known yet (then it is held until a retry or the repair settles it)."""
-    with commits.store(MYSQL):
-        analytics_services.sales_rows_ensure(day=sales_date, product_ids=[item.product_id for item in items])
 
-    def reserve() -> None:
+    def reserve(create_missing: bool = False) -> None:
         inventory_services.stock_reserve(order_reference=reference, lines=items, sales_date=sales_date)
-        analytics_services.sales_record(day=sales_date, lines=items, event=SaleEvent.PLACED)
+        analytics_services.sales_record(
+            day=sales_date, lines=items, event=SaleEvent.PLACED, create_missing=create_missing
+        )
 
     try:
-        commits.commit(MYSQL, reserve)
+        try:
+            commits.commit(MYSQL, reserve)
+        except SalesRowsMissing:
+            # The first sale of a product on a day (rolled back whole): its figures' rows are
+            # created outside the stock transaction, where two first orders cannot deadlock
+            # on them (sales_rows_ensure), and the reservation is made again. Every later
+            # order of that day finds them: one transaction, no rows to ensure first.
+            with commits.store(MYSQL):
+                analytics_services.sales_rows_ensure(day=sales_date, product_ids=[item.product_id for item in items])
+            commits.commit(MYSQL, lambda: reserve(create_missing=True))
     except CommitLost:
         rows = _reservation_rows(reference)
         if rows is None or not any(row.status == RESERVED for row in rows):
