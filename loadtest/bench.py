@@ -245,6 +245,10 @@ def _api_server(env: dict, workdir: Path, *, users: int = 50) -> Iterator[dict]:
 def main() -> int:
     if os.environ.get("BENCH_PEER"):
         return peer_main(os.environ["BENCH_PEER"])
+    if os.environ.get("BENCH_CACHE"):  # issue 19: a cold start and expiries under load, the embedded default
+        from loadtest.bench_cache import main as cache_main
+
+        return cache_main()
     env = _bench_env()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     with _api_server(env, workdir) as api:
