@@ -1,6 +1,8 @@
 """Webhook subscriptions through the API: secrets, SSRF refusals, rotation, deliveries, redeliver."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from events import relay, services
@@ -149,3 +151,21 @@ def test_deliveries_log_and_redeliver_keep_the_event_id(staff_client):
         first.pk,
     ]
     assert staff_client.post(f"/api/webhooks/{webhook_id}/deliveries/999999/redeliver").status_code == 404
+
+
+def test_list_endpoints_cost_the_same_queries_for_one_row_or_many(staff_client):
+    webhook_id = subscribe(staff_client).json()["id"]
+    subscribe(staff_client, url="http://127.0.0.1:9/other")
+
+    def counted(path: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert staff_client.get(path).status_code == 200
+        return len(queries)
+
+    services.event_write(type="order.created", data={"id": 1}, order_id=1)
+    few = {path: counted(path) for path in ("/api/events", f"/api/webhooks/{webhook_id}/deliveries", "/api/webhooks")}
+    for n in range(2, 12):
+        services.event_write(type="order.created", data={"id": n}, order_id=n)
+    many = {path: counted(path) for path in few}
+    assert many == few
+    assert staff_client.get("/api/events").json()["results"][-1]["sequence"] == 11
