@@ -79,8 +79,8 @@ SELECT id FROM event
 # Numbering (PostgreSQL). A sequence number drawn at insert would become visible at commit,
 # out of order: T1 takes 5, T2 takes 6 and commits, a reader pages past 6, then T1 commits 5
 # and the reader never sees it. Serializing writers until their commit would fix that at the
-# price of every order's commit waiting for the previous one (measured: 2.5 times the
-# latency under load). Instead, events are numbered after they commit: one numberer at a
+# price of every order's commit waiting for the previous one. Instead, events are numbered
+# after they commit: one numberer at a
 # time (a transaction-level advisory lock, tried, never waited for) gives the committed
 # events it sees the numbers after the highest one given, and commits. The next numberer's
 # statement starts after that commit, so it sees those numbers and continues above them:
