@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from analytics.models import DailySales, ProductSales
-from ecommerce.admin_kit import ReadOnlyAdmin
+from ecommerce.backoffice.kit import ReadOnlyAdmin
 
 
 @admin.register(DailySales)

@@ -2,7 +2,7 @@
 (MySQL) named by their products.
 
 Products and categories are documents, so their pages are `DocumentAdmin`s over handle
-models without a table (ecommerce/admin_kit.py): permissions `catalog.view_product`,
+models without a table (ecommerce/backoffice/kit.py): permissions `catalog.view_product`,
 `add_product`, `change_product`, `delete_product` (and the same for `category`). Every write
 goes through catalog.services or inventory.services, as the API's do.
 
@@ -27,7 +27,8 @@ from django.utils.html import format_html
 
 from catalog import selectors, services
 from catalog.admin_forms import CategoryForm, ProductForm, RestockForm
-from ecommerce.admin_kit import (
+from ecommerce.api.exceptions import ApplicationError
+from ecommerce.backoffice.kit import (
     Column,
     DocumentAction,
     DocumentAdmin,
@@ -36,7 +37,6 @@ from ecommerce.admin_kit import (
     document_handle,
     service_errors,
 )
-from ecommerce.api.exceptions import ApplicationError
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.models import Inventory

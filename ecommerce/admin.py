@@ -7,7 +7,7 @@
   where every worker of the server sees the same attempts, Redis or not.
 
 This module is wiring, like urls.py: it may read every app; the apps' admin modules never
-import it (their shared pieces are in ecommerce.admin_kit).
+import it (their shared pieces are in ecommerce.backoffice.kit).
 """
 
 import functools

@@ -5,7 +5,7 @@ for staff with `events.view_event`."""
 
 from django.contrib import admin
 
-from ecommerce.admin_kit import ReadOnlyAdmin
+from ecommerce.backoffice.kit import ReadOnlyAdmin
 from events import selectors
 from events.models import Delivery, Event, Webhook
 from orders import admin as orders_admin

@@ -4,7 +4,7 @@ not the reverse)."""
 
 from django.contrib import admin
 
-from ecommerce.admin_kit import ReadOnlyAdmin
+from ecommerce.backoffice.kit import ReadOnlyAdmin
 from inventory.models import StockReservation
 
 

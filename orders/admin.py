@@ -15,8 +15,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from ecommerce.admin_kit import ReadOnlyAdmin
 from ecommerce.api.exceptions import ApplicationError
+from ecommerce.backoffice.kit import ReadOnlyAdmin
 from orders import selectors, services
 from orders.models import IdempotencyKey, Order, OrderLine
 

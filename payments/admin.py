@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ecommerce.admin_kit import ReadOnlyAdmin
+from ecommerce.backoffice.kit import ReadOnlyAdmin
 from orders.admin import on_order_panels
 from payments import selectors
 from payments.models import Payment, Refund, WebhookEvent

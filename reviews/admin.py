@@ -13,8 +13,15 @@ from django.utils.html import format_html
 
 from catalog import admin as catalog_admin
 from catalog import selectors as catalog_selectors
-from ecommerce.admin_kit import Column, DocumentAction, DocumentAdmin, DocumentFilter, DocumentHandle, document_handle
 from ecommerce.api.exceptions import ApplicationError
+from ecommerce.backoffice.kit import (
+    Column,
+    DocumentAction,
+    DocumentAdmin,
+    DocumentFilter,
+    DocumentHandle,
+    document_handle,
+)
 from reviews import selectors, services
 from users import selectors as user_selectors
 

@@ -104,7 +104,7 @@ def _create_handle_permissions(*, using="default", **kwargs) -> None:
             )
 
 
-post_migrate.connect(_create_handle_permissions, dispatch_uid="ecommerce.admin_kit.handle_permissions")
+post_migrate.connect(_create_handle_permissions, dispatch_uid="ecommerce.backoffice.kit.handle_permissions")
 
 
 @dataclass(frozen=True)
