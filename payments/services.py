@@ -301,7 +301,7 @@ def _refund_settle(*, refund_id: int, succeeded: bool, reference: str | None = N
         _save(payment, "refunded", "refund_reserved", "status")
         if succeeded:
             refund.refresh_from_db()
-            # Last in the transaction: the outbox holds its lock until the commit.
+            # In the same transaction as the change it reports: written only if that commits.
             event_services.event_write(
                 type="refund.succeeded", data=refund_representation(refund), order_id=payment.order_id
             )
@@ -494,7 +494,7 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
         if applied:
             WebhookEvent.objects.filter(pk=record.pk).update(applied=True)
         if applied and event.kind == EventKind.CAPTURED:
-            # Last in the transaction: the outbox holds its lock until the commit.
+            # In the same transaction as the change it reports: written only if that commits.
             event_services.event_write(
                 type="payment.captured",
                 data=payment_representation(selectors.payment_get(payment_id=payment.pk)),
