@@ -303,9 +303,10 @@ EVENTS_RELAY_POLL_MS = env_int("EVENTS_RELAY_POLL_MS", 1000)
 
 # --- Payments ------------------------------------------------------------------------
 # The built-in `test` provider (signed webhooks, POST /api/payments/{id}/simulate): never in
-# production. Its webhooks are signed with PAYMENTS_WEBHOOK_SECRET (derived from SECRET_KEY
-# when unset, so a development server needs no extra variable).
-PAYMENTS_TEST_PROVIDER = env_bool("PAYMENTS_TEST_PROVIDER", DEBUG)
+# production. On by default in DEBUG and in the embedded default (`make run` on a laptop takes
+# no real money, and the demo's shoppers pay through it). Its webhooks are signed with
+# PAYMENTS_WEBHOOK_SECRET (derived from SECRET_KEY when unset).
+PAYMENTS_TEST_PROVIDER = env_bool("PAYMENTS_TEST_PROVIDER", DEBUG or EMBEDDED)
 PAYMENTS_WEBHOOK_SECRET = env_str("PAYMENTS_WEBHOOK_SECRET") or hmac.new(
     SECRET_KEY.encode(), b"payments-webhook-secret", hashlib.sha256
 ).hexdigest()
