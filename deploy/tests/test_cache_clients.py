@@ -3,13 +3,15 @@ cache reach it. A repair CronJob kept away from Redis that did use it would hang
 run; one let in that does not would be a needless opening.
 
 Each repair command runs here, on the test stores, with a real repair to do and the cache
-pointed at a port where nothing listens: a command that uses the cache fails on it."""
+pointed at a port where nothing listens: a command that uses the cache fails on it. The
+newer repairs are also recorded store by store (ecommerce.testing.budgets): what they send
+to PostgreSQL, MariaDB and MongoDB is what their NetworkPolicies let them reach."""
 
 import io
 import socket
 import typing
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -17,11 +19,16 @@ import pytest
 from bson import ObjectId
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from deploy.tests import files
-from deploy.tests.test_manifests import egress_peers
+from deploy.tests.test_manifests import CLIENT_DATABASES, egress_peers
+from ecommerce.testing import budgets
+from events.models import Event
 from inventory import services as inventory_services
 from inventory.models import Inventory, StockReservation
+from payments.models import Payment, Refund
+from payments.tests.factories import WEBHOOK_SECRET, event, place_order, signed
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -56,6 +63,15 @@ def run_without_redis(command: list[str]) -> BaseException | None:
         except Exception as error:  # noqa: BLE001 - what the command raised is the finding
             return error
     return None
+
+
+def stores_reached(command: list[str]) -> tuple[BaseException | None, set[str]]:
+    """run_without_redis, recording the databases the command sent anything to, by the
+    app.kubernetes.io/name of their workload."""
+    with budgets.capture() as captured:
+        error = run_without_redis(command)
+    sent = {"postgres": captured.sql["default"], "mysql": captured.sql["mysql"], "mongodb": captured.mongo}
+    return error, {store for store, statements in sent.items() if statements}
 
 
 def caused_by_redis(error: BaseException | None) -> bool:
@@ -122,7 +138,65 @@ def test_prune_events_never_uses_the_cache_and_cannot_reach_it():
     assert not reaches_redis(workload)
 
 
+def test_repair_events_reaches_the_three_databases_and_never_the_cache(staff_client):
+    """A product created and one left at its threshold whose events a crash lost (the outbox
+    emptied after the MongoDB and MySQL commits): the repair writes them back from MongoDB
+    and MySQL into PostgreSQL, with Redis unreachable."""
+    created = staff_client.post("/api/products", {"name": "Lamp", "price": "20.00", "initial_stock": 5}, format="json")
+    assert created.status_code == 201, created.content
+    product_id = created.json()["id"]
+    Event.objects.all().delete()
+    workload = cronjob("repair-events")
+    (container,) = files.pod_spec(workload)["containers"]
+
+    error, reached = stores_reached(container["command"][2:])
+
+    assert error is None, repr(error)
+    assert Event.objects.get(type="product.created").data["id"] == product_id
+    assert Event.objects.get(type="stock.low").data["product_id"] == product_id
+    assert reached == {"postgres", "mysql", "mongodb"} == CLIENT_DATABASES["repair-events"]
+    assert not reaches_redis(workload)
+
+
+def test_reconcile_payments_reaches_postgresql_only_and_never_the_cache(customer_client, anon_client, settings):
+    """A captured payment with a refund the provider never answered, 10 minutes old: the
+    reconciliation asks again (the test provider, no network) and settles it, sending
+    nothing to MariaDB or MongoDB and nothing to Redis."""
+    settings.PAYMENTS_TEST_PROVIDER = True
+    settings.PAYMENTS_WEBHOOK_SECRET = WEBHOOK_SECRET
+    order, _ = place_order(customer_client)
+    paid = customer_client.post(f"/api/orders/{order['id']}/payments", {}, format="json")
+    assert paid.status_code == 201, paid.content
+    body = event(paid.json(), "payment.captured")
+    captured = anon_client.post(
+        "/api/payments/webhooks/test", body, content_type="application/json", headers=signed(body)
+    )
+    assert captured.status_code == 200, captured.content
+    payment = Payment.objects.get()
+    Payment.objects.filter(pk=payment.pk).update(refund_reserved=Decimal("5.00"))
+    refund = Refund.objects.create(
+        payment=payment, amount=Decimal("5.00"), created_at=timezone.now() - timedelta(minutes=10)
+    )
+    workload = cronjob("ecommerce-reconcile-payments")
+    (container,) = files.pod_spec(workload)["containers"]
+
+    error, reached = stores_reached(container["command"][2:])
+
+    assert error is None, repr(error)
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert Payment.objects.get().refunded == Decimal("5.00")
+    assert reached == {"postgres"} == CLIENT_DATABASES["ecommerce-reconcile-payments"]
+    assert not reaches_redis(workload)
+
+
 def test_only_cronjobs_that_use_the_cache_are_let_through_to_it():
-    """Every CronJob is one of the three above: a new one needs its own finding."""
+    """Every CronJob is one of those above: a new one needs its own finding."""
     names = {doc["metadata"]["name"] for doc in files.all_resources() if doc["kind"] == "CronJob"}
-    assert names == {"ecommerce-reconcile-orders", "ecommerce-catalog-repair", "prune-events"}
+    assert names == {
+        "ecommerce-reconcile-orders",
+        "ecommerce-catalog-repair",
+        "prune-events",
+        "repair-events",
+        "ecommerce-reconcile-payments",
+    }

@@ -79,7 +79,7 @@ def test_compose_header_says_how_to_run_the_scheduled_repairs():
     """Kubernetes schedules them (CronJobs); with Compose they run through `migrate`."""
     header = files.COMPOSE_FILE.read_text()
     cronjobs = [doc for doc in files.resources() if doc["kind"] == "CronJob"]
-    assert len(cronjobs) == 3
+    assert len(cronjobs) == 5
     for cronjob in cronjobs:
         (container,) = files.pod_spec(cronjob)["containers"]
         assert f"docker compose run --rm migrate {' '.join(container['command'])}" in header

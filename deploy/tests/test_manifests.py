@@ -48,9 +48,13 @@ CLIENT_DATABASES = {
     "ecommerce-migrate": {"postgres", "mysql", "mongodb"},
     "ecommerce-reconcile-orders": {"postgres", "mysql", "mongodb"},
     "ecommerce-catalog-repair": {"postgres", "mysql", "mongodb"},
+    # Products (MongoDB) and stock rows (MySQL) against the outbox (PostgreSQL).
+    "repair-events": {"postgres", "mysql", "mongodb"},
     # The outbox lives in PostgreSQL; the relay and the pruning touch nothing else.
     "events-relay": {"postgres"},
     "prune-events": {"postgres"},
+    # The payments ledger and the orders it checks: PostgreSQL (and the provider, out of the cluster).
+    "ecommerce-reconcile-payments": {"postgres"},
 }
 DATABASE_CLIENTS = set(CLIENT_DATABASES)
 # The ones that use the Redis cache (test_cache_clients.py checks the CronJobs' commands).
@@ -446,6 +450,8 @@ REPAIRS = {
     "ecommerce-reconcile-orders": (["python", "manage.py", "reconcile_orders"], "* * * * *", 60, 240),
     "ecommerce-catalog-repair": (["python", "manage.py", "catalog_repair"], "17 * * * *", 3600, 1800),
     "prune-events": (["python", "manage.py", "prune_events"], "41 3 * * *", 86400, 3600),
+    "repair-events": (["python", "manage.py", "repair_events"], "1-59/5 * * * *", 300, 900),
+    "ecommerce-reconcile-payments": (["python", "manage.py", "reconcile_payments"], "3-59/5 * * * *", 300, 600),
 }
 
 
@@ -496,7 +502,12 @@ def test_mysql_waits_for_its_longest_statement_in_every_pod_that_uses_it():
         if "DB_STATEMENT_TIMEOUT_MS" in own:
             raised.append(workload["metadata"]["name"])
             assert int(own["MYSQL_IO_TIMEOUT"]) * 1000 > int(own["DB_STATEMENT_TIMEOUT_MS"]), raised[-1]
-    assert sorted(raised) == ["ecommerce-catalog-repair", "ecommerce-migrate", "ecommerce-reconcile-orders"]
+    assert sorted(raised) == [
+        "ecommerce-catalog-repair",
+        "ecommerce-migrate",
+        "ecommerce-reconcile-orders",
+        "repair-events",
+    ]
 
 
 # --- The events relay -------------------------------------------------------------------------------
@@ -528,7 +539,9 @@ def test_events_relay_finishes_its_sends_before_the_kubelet_kills_it():
     assert "lifecycle" not in files.pod_spec(relay)["containers"][0], "nothing to drain from a load balancer"
 
 
-def test_only_the_relay_and_the_api_leave_the_cluster_and_never_to_private_addresses():
+def test_only_the_relay_and_the_payment_callers_leave_the_cluster_and_never_to_private_addresses():
+    """The relay to any port of the webhooks' public addresses; the API and reconcile_payments
+    (refunds asked again) to the payment provider on 443."""
     private = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"}
     leaving = {}
     for policy in network_policies():
@@ -539,7 +552,7 @@ def test_only_the_relay_and_the_api_leave_the_cluster_and_never_to_private_addre
                 assert private <= set(peer["ipBlock"]["except"]), policy["metadata"]["name"]
                 for name in selected_workloads(policy["spec"]["podSelector"]):
                     leaving[name] = sorted(port.get("port", "any") for port in rule["ports"])
-    assert leaving == {"events-relay": ["any"], "ecommerce-api": [443]}
+    assert leaving == {"events-relay": ["any"], "ecommerce-api": [443], "ecommerce-reconcile-payments": [443]}
 
 
 # --- The Redis cache -------------------------------------------------------------------------------
