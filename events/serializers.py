@@ -25,8 +25,13 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+SEQUENCE_MAX = 2**63 - 1  # a PostgreSQL bigint: a larger ?after= is a 400, never a 500
+
+
 class EventFeedQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, default=0, help_text="The last sequence already read.")
+    after = serializers.IntegerField(
+        min_value=0, max_value=SEQUENCE_MAX, default=0, help_text="The last sequence already read."
+    )
     limit = serializers.IntegerField(min_value=1, max_value=FEED_MAX_LIMIT, default=FEED_DEFAULT_LIMIT)
     type = serializers.CharField(required=False, max_length=64, help_text='An event type or "prefix.*".')
 

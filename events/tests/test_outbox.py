@@ -90,6 +90,9 @@ def test_feed_pages_by_after_filters_by_type_and_bounds_limit(customer_client, s
     assert staff_client.get("/api/events?limit=1001").status_code == 400
     assert staff_client.get("/api/events?limit=0").status_code == 400
     assert staff_client.get("/api/events?after=-1").status_code == 400
+    assert staff_client.get(f"/api/events?after={2**63 - 1}").json()["results"] == []
+    too_far = staff_client.get(f"/api/events?after={2**63}")
+    assert too_far.status_code == 400 and too_far.json()["error"]["details"]["after"]
     assert customer_client.get("/api/events").status_code == 403
 
 
