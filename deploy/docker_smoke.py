@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from ecommerce.tooling.embedded import EmbeddedMongo  # noqa: E402
 
 BASE_IMAGE = "python:3.11.14-slim-bookworm"
-CACHE = Path(os.environ.get("SMOKE_CACHE", "/var/tmp/ecommerce-docker"))  # noqa: S108 - outside the repo on purpose
+CACHE = Path(os.environ.get("SMOKE_CACHE", "/var/tmp/ecommerce-docker"))  # noqa: S108  # nosec B108 - outside the repo on purpose
 IMAGE = os.environ.get("IMAGE", "ecommerce-api:smoke")
 SOURCE = os.environ.get("SMOKE_SOURCE", "")
 LOADTEST_IMAGE = os.environ.get("LOADTEST_IMAGE", "ecommerce-loadtest:smoke")
@@ -295,7 +295,7 @@ def check_loadtest_image(context: Path) -> None:
     result = run(["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", LOADTEST_IMAGE,
                   "python", "-c", probe], check=False, capture_output=True, text=True)  # fmt: skip
     check(result.returncode == 0, f"the Locust image: {result.stderr or 'wrong user, or the API code in it'}")
-    listed = run(["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",  # noqa: S108
+    listed = run(["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",  # noqa: S108  # nosec B108
                   LOADTEST_IMAGE, "locust", "-f", "loadtest/locustfile.py", "--list"],
                  check=False, capture_output=True, text=True)  # fmt: skip
     check(listed.returncode == 0 and listed.stdout.strip(), f"the locustfile does not load: {listed.stderr}")
@@ -341,7 +341,7 @@ class Containers:
 
     def _args(self, name: str, extra_env: dict[str, str]) -> list[str]:
         args = [
-            "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp",  # noqa: S108 - the container's own tmpfs
+            "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp",  # noqa: S108  # nosec B108 - the container's own tmpfs
             "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges:true", "--user", "10001:10001",
         ]  # fmt: skip

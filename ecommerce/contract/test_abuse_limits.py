@@ -43,11 +43,15 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 ADDRESS = {"line1": "1 High Street", "city": "London", "postal_code": "N1 9GU", "country": "GB"}
 MIB = 1024 * 1024
 WRONG_PASSWORD = "wrong-Passw0rd"
+HOUR_START = 1_000_000 * 3600.0  # a moment that starts a minute's and an hour's window alike
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters():
-    """Throttle counters live in the cache: every test starts and ends with none."""
+def _fresh_counters(monkeypatch):
+    """Throttle counters live in the cache: every test starts and ends with none. The clock
+    stands still at the start of an hour (a test that needs it to move sets its own), so no
+    test's attempts straddle two of the failure throttles' fixed windows."""
+    monkeypatch.setattr(RateThrottle, "timer", staticmethod(lambda: HOUR_START))
     cache.clear()
     yield
     cache.clear()
@@ -126,7 +130,7 @@ def test_strangers_guessing_from_many_addresses_cannot_lock_the_owner_out(custom
 def test_attempts_the_address_limit_refused_do_not_count_against_the_account(customer, monkeypatch):
     # The account's window outlasts the address's: what it counted would still show after.
     monkeypatch.setattr(LoginFailuresPerAccountAddress, "rate", f"{_rate('login_account')}/hour", raising=False)
-    start = 1_000_000 * 3600.0  # the start of an hour, so both windows start here
+    start = HOUR_START  # both windows start here
     monkeypatch.setattr(RateThrottle, "timer", staticmethod(lambda: start))
     for n in range(_rate("login_ip")):
         assert _login(f"guess{n}@example.com", ip="10.0.3.3").status_code == 401

@@ -15,7 +15,7 @@ import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
 from catalog import services as catalog_services
-from ecommerce.testing.helpers import database_url, make_user
+from ecommerce.testing.helpers import database_url, make_user, throttle_window_with_time_left
 from ecommerce.tooling.embedded import free_port
 from users.throttles import LoginFailuresPerAddress
 
@@ -97,7 +97,9 @@ def _login_rate() -> int:
 
 
 def _wrong_logins(server, count: int) -> list[int]:
-    """Each to another account: only the per-address limit applies."""
+    """Each to another account: only the per-address limit applies. The attempts are counted
+    in fixed windows: they start in one with time left for all of them."""
+    throttle_window_with_time_left(20, window=LoginFailuresPerAddress().duration)
     answers = []
     for n in range(count):
         body = {"email": f"guess{n}@example.com", "password": "wrong-Passw0rd"}
