@@ -307,9 +307,10 @@ EVENTS_RELAY_POLL_MS = env_int("EVENTS_RELAY_POLL_MS", 1000)
 # no real money, and the demo's shoppers pay through it). Its webhooks are signed with
 # PAYMENTS_WEBHOOK_SECRET (derived from SECRET_KEY when unset).
 PAYMENTS_TEST_PROVIDER = env_bool("PAYMENTS_TEST_PROVIDER", DEBUG or EMBEDDED)
-PAYMENTS_WEBHOOK_SECRET = env_str("PAYMENTS_WEBHOOK_SECRET") or hmac.new(
-    SECRET_KEY.encode(), b"payments-webhook-secret", hashlib.sha256
-).hexdigest()
+PAYMENTS_WEBHOOK_SECRET = (
+    env_str("PAYMENTS_WEBHOOK_SECRET")
+    or hmac.new(SECRET_KEY.encode(), b"payments-webhook-secret", hashlib.sha256).hexdigest()
+)
 # Stripe is on when both are set; one without the other is a configuration mistake.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
