@@ -16,7 +16,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 from catalog import services
 from catalog.tests.factories import insert_products, products_in_mongo
 from ecommerce.routers import MYSQL
-from ecommerce.testing.helpers import TcpProxy, make_user
+from ecommerce.testing.faults import FaultProxy
+from ecommerce.testing.helpers import make_user
 from inventory.models import Inventory
 
 
@@ -44,7 +45,7 @@ def mysql_through_proxy():
     """The `mysql` connection of this process, routed through a proxy the test can cut."""
     connection = connections[MYSQL]
     original = (connection.settings_dict["HOST"], connection.settings_dict["PORT"])
-    proxy = TcpProxy(original[0] or "127.0.0.1", int(original[1] or 3306))
+    proxy = FaultProxy(original[0] or "127.0.0.1", int(original[1] or 3306))
     connection.close()
     connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", proxy.port
     yield proxy
@@ -59,7 +60,7 @@ def test_create_with_mysql_down_answers_503_and_leaves_no_product_without_a_row(
 ):
     assert staff_client.post("/api/products", {"name": "Before", "price": "1.00"}, format="json").status_code == 201
 
-    mysql_through_proxy.cut()
+    mysql_through_proxy.refuse()
     with mongo_commands.recording() as commands:
         response = staff_client.post(
             "/api/products", {"name": "During", "price": "2.00", "sku": "DURING", "initial_stock": 5}, format="json"

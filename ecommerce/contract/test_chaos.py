@@ -13,7 +13,6 @@ import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
-from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -21,7 +20,7 @@ from django.core.management import call_command
 from rest_framework_simplejwt.tokens import AccessToken
 
 from ecommerce.routers import MYSQL
-from ecommerce.testing.faults import DROP_COMMIT, LOSE_ANSWER, FaultProxy
+from ecommerce.testing.faults import DROP_COMMIT, LOSE_ANSWER, restore_all, server_behind_proxies
 from ecommerce.testing.helpers import database_url, make_user
 from inventory.models import Inventory, StockReservation
 from orders.models import IdempotencyKey, Order
@@ -39,12 +38,6 @@ MARKERS = {
     "postgres": [b'INSERT INTO "orders_order"', b'UPDATE "orders_order" SET "status"'],
     "mysql": [b"INSERT INTO `inventory_stockreservation`", b"UPDATE `inventory_stockreservation` SET `status`"],
 }
-
-
-def _proxied(url: str, proxy: FaultProxy) -> str:
-    parsed = urlparse(url)
-    auth = parsed.netloc.rpartition("@")[0]
-    return parsed._replace(netloc=f"{auth + '@' if auth else ''}127.0.0.1:{proxy.port}").geturl()
 
 
 def _workers(master_pid: int) -> list[int]:
@@ -143,40 +136,26 @@ def _chaos(server, proxies: dict, rng: random.Random, stop: threading.Event) -> 
 
 def test_chaos_under_concurrent_buyers_ends_with_the_books_exact(live_server_factory):
     rng = random.Random(int(os.environ.get("CHAOS_SEED", "12")))
-    proxies = {}
-    for store, alias in (("postgres", "default"), ("mysql", MYSQL)):
-        target = urlparse(database_url(alias))
-        proxies[store] = FaultProxy(target.hostname, target.port)
-    server = live_server_factory(
-        workers=3,
-        extra_env={
-            "DATABASE_URL": _proxied(database_url("default"), proxies["postgres"]),
-            "MYSQL_URL": _proxied(database_url(MYSQL), proxies["mysql"]),
-            "ORDER_LEASE_SECONDS": "3",
-        },
-    )
     products = [product(name=f"Item {n}", stock=STOCK) for n in range(3)]
-    shoppers = [
-        Shopper(server.url, f"buyer{n}@example.com", products, random.Random(rng.random())) for n in range(BUYERS)
-    ]
     stop = threading.Event()
-    try:
-        with ThreadPoolExecutor(BUYERS + 1) as pool:
-            chaos = pool.submit(_chaos, server, proxies, rng, stop)
-            deadline = time.monotonic() + 50
-            buying = [pool.submit(shopper.shop, deadline) for shopper in shoppers]
-            time.sleep(CHAOS_SECONDS)
+    urls = {"postgres": database_url("default"), "mysql": database_url(MYSQL)}
+    with server_behind_proxies(live_server_factory, urls, workers=3, ORDER_LEASE_SECONDS="3") as (server, proxies):
+        shoppers = [
+            Shopper(server.url, f"buyer{n}@example.com", products, random.Random(rng.random())) for n in range(BUYERS)
+        ]
+        try:
+            with ThreadPoolExecutor(BUYERS + 1) as pool:
+                chaos = pool.submit(_chaos, server, proxies, rng, stop)
+                deadline = time.monotonic() + 50
+                buying = [pool.submit(shopper.shop, deadline) for shopper in shoppers]
+                time.sleep(CHAOS_SECONDS)
+                stop.set()
+                moves = chaos.result()
+                restore_all(proxies)
+                for future in buying:
+                    future.result()
+        finally:
             stop.set()
-            moves = chaos.result()
-            for proxy in proxies.values():
-                proxy.restore()
-            for future in buying:
-                future.result()
-    finally:
-        stop.set()
-        server.stop()
-        for proxy in proxies.values():
-            proxy.close()
     assert sum(move.startswith("kill") for move in moves) >= 3, moves
     assert any(move.startswith("fired") for move in moves), moves  # some COMMIT met its fault
 

@@ -13,7 +13,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
-from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -23,8 +22,9 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from analytics.models import DailySales
+from ecommerce.api.idempotency import hash_of_request
 from ecommerce.routers import MYSQL
-from ecommerce.testing.faults import DROP_COMMIT, LOSE_ANSWER, FaultProxy
+from ecommerce.testing.faults import DROP_COMMIT, LOSE_ANSWER, restore_all, server_behind_proxies
 from ecommerce.testing.helpers import database_url, make_user
 from inventory.models import Inventory, StockReservation
 from orders.models import IdempotencyKey, Order
@@ -40,39 +40,18 @@ RESERVATION_MOVE = b"UPDATE `inventory_stockreservation` SET `status`"
 LEASE_SECONDS = 4
 
 
-def _proxied(url: str, proxy: FaultProxy) -> str:
-    parsed = urlparse(url)
-    auth = parsed.netloc.rpartition("@")[0]
-    return parsed._replace(netloc=f"{auth + '@' if auth else ''}127.0.0.1:{proxy.port}").geturl()
-
-
 @pytest.fixture(scope="module")
 def stack(live_server_factory):
     """gunicorn (2 workers) whose PostgreSQL and MariaDB are each behind a FaultProxy."""
-    proxies = {}
-    for store, alias in (("postgres", "default"), ("mysql", MYSQL)):
-        target = urlparse(database_url(alias))
-        proxies[store] = FaultProxy(target.hostname, target.port)
-    server = live_server_factory(
-        workers=2,
-        extra_env={
-            "DATABASE_URL": _proxied(database_url("default"), proxies["postgres"]),
-            "MYSQL_URL": _proxied(database_url(MYSQL), proxies["mysql"]),
-            "ORDER_LEASE_SECONDS": str(LEASE_SECONDS),
-        },
-    )
-    yield server, proxies
-    server.stop()
-    for proxy in proxies.values():
-        proxy.close()
+    urls = {"postgres": database_url("default"), "mysql": database_url(MYSQL)}
+    with server_behind_proxies(live_server_factory, urls, workers=2, ORDER_LEASE_SECONDS=str(LEASE_SECONDS)) as stack:
+        yield stack
 
 
 @pytest.fixture
 def shop(stack):
-    server, proxies = stack
-    yield server, proxies
-    for proxy in proxies.values():
-        proxy.restore()
+    yield stack
+    restore_all(stack[1])
 
 
 class Buyer:
@@ -325,7 +304,7 @@ def test_a_key_left_by_a_dead_attempt_is_taken_over_and_completed_from_its_reser
     IdempotencyKey.objects.create(
         user=alice.user,
         key="alice-1",
-        request_hash=services._request_hash(
+        request_hash=hash_of_request(
             user_id=alice.user.pk, items=body["items"], from_cart=False, shipping_address=body["shipping_address"]
         ),
         reference=reference,

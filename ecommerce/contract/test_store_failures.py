@@ -9,7 +9,6 @@ books balance (the stock reserved in MySQL matches the open orders in PostgreSQL
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -19,7 +18,8 @@ from django.db import connections, transaction
 from rest_framework_simplejwt.tokens import AccessToken
 
 from ecommerce.routers import MYSQL
-from ecommerce.testing.helpers import TcpProxy, database_url, make_user
+from ecommerce.testing.faults import restore_all, server_behind_proxies
+from ecommerce.testing.helpers import database_url, make_user
 from inventory.models import Inventory
 from orders.models import IdempotencyKey, Order
 from orders.selectors import stock_invariant_check
@@ -32,42 +32,19 @@ PROMPT = 10
 STORES = ("postgres", "mysql", "mongodb")
 
 
-def _proxied(url: str, proxy: TcpProxy) -> str:
-    parsed = urlparse(url)
-    auth = parsed.netloc.rpartition("@")[0]
-    return parsed._replace(netloc=f"{auth + '@' if auth else ''}127.0.0.1:{proxy.port}").geturl()
-
-
 @pytest.fixture(scope="module")
 def stack(live_server_factory):
     """One single-worker gunicorn whose three stores are each reached through a proxy."""
     urls = {"postgres": database_url("default"), "mysql": database_url("mysql"), "mongodb": settings.MONGO_URL}
-    proxies = {}
-    for store, url in urls.items():
-        target = urlparse(url)
-        proxies[store] = TcpProxy(target.hostname, target.port)
-    server = live_server_factory(
-        workers=1,
-        extra_env={
-            "DATABASE_URL": _proxied(urls["postgres"], proxies["postgres"]),
-            "MYSQL_URL": _proxied(urls["mysql"], proxies["mysql"]),
-            "MONGO_URL": _proxied(urls["mongodb"], proxies["mongodb"]),
-            # A checkout here takes well under a second; a short lease keeps the test short.
-            "ORDER_LEASE_SECONDS": "3",
-        },
-    )
-    yield server, proxies
-    server.stop()
-    for proxy in proxies.values():
-        proxy.close()
+    # A checkout here takes well under a second; a short lease keeps the test short.
+    with server_behind_proxies(live_server_factory, urls, workers=1, ORDER_LEASE_SECONDS="3") as stack:
+        yield stack
 
 
 @pytest.fixture
 def shop(stack):
-    server, proxies = stack
-    yield server, proxies
-    for proxy in proxies.values():
-        proxy.restore()
+    yield stack
+    restore_all(stack[1])
 
 
 class Client:
@@ -140,7 +117,7 @@ def test_a_store_down_is_503_naming_it_the_rest_works_and_all_recovers(shop, sto
     key = {"Idempotency-Key": str(uuid.uuid4())}
     _wait_healthy(server.url)
 
-    proxies[store].cut()
+    proxies[store].refuse()
 
     for role, method, path in NEEDS[store]:
         clients[role].unavailable(method, path.format(product=mug.id), store)
@@ -190,7 +167,7 @@ def test_postgres_cut_between_the_reservation_and_the_order_write(shop):
             placing = pool.submit(customer.request, "POST", "/api/orders", json=order_body((mug, 2)), headers=key)
             _wait_for_lock_wait()
             # ...and PostgreSQL goes away before the order can be written (step 3).
-            proxies["postgres"].cut()
+            proxies["postgres"].refuse()
         response = placing.result(timeout=30)
 
     assert response.status_code == 503
@@ -239,7 +216,7 @@ def test_mongodb_down_mid_session_leaves_orders_and_stock_readable(shop):
     customer = Client(server.url, str(AccessToken.for_user(buyer)))
     assert customer.request("POST", f"/api/cart/{buyer.pk}/items", json={"product_id": mug.id, "quantity": 2}).ok
 
-    proxies["mongodb"].cut()
+    proxies["mongodb"].refuse()
     customer.unavailable("GET", f"/api/cart/{buyer.pk}", "mongodb")
     assert customer.get("/api/orders").status_code == 200
     assert customer.get(f"/api/users/{buyer.pk}/orders").status_code == 200

@@ -8,7 +8,8 @@ import requests
 from django.conf import settings
 
 from ecommerce.stores import mongo
-from ecommerce.testing.helpers import TcpProxy, database_url
+from ecommerce.testing.faults import FaultProxy
+from ecommerce.testing.helpers import database_url
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 @pytest.fixture
 def mongo_proxy():
     target = urlparse(settings.MONGO_URL)
-    proxy = TcpProxy(target.hostname, target.port)
+    proxy = FaultProxy(target.hostname, target.port)
     original = settings.MONGO_URL
     settings.MONGO_URL = f"mongodb://127.0.0.1:{proxy.port}{target.path}"
     mongo.reset_client()
@@ -29,7 +30,7 @@ def mongo_proxy():
 def test_mongodb_down_then_back_in_process(anon_client, mongo_proxy):
     assert anon_client.get("/health").status_code == 200
 
-    mongo_proxy.cut()
+    mongo_proxy.refuse()
     started = time.monotonic()
     down = anon_client.get("/health")
     assert time.monotonic() - started < 10
@@ -45,13 +46,13 @@ def test_mongodb_down_then_back_in_process(anon_client, mongo_proxy):
 
 def test_mysql_down_then_back_on_a_live_server(live_server_factory):
     target = urlparse(database_url("mysql"))
-    proxy = TcpProxy(target.hostname, target.port)
+    proxy = FaultProxy(target.hostname, target.port)
     proxied = target._replace(netloc=f"{target.username}@127.0.0.1:{proxy.port}").geturl()
     server = live_server_factory(workers=1, extra_env={"MYSQL_URL": proxied})
     try:
         assert requests.get(f"{server.url}/health", timeout=10).status_code == 200
 
-        proxy.cut()
+        proxy.refuse()
         down = requests.get(f"{server.url}/health", timeout=15)
         assert down.status_code == 503
         assert down.json()["checks"]["mysql"]["status"] == "error"

@@ -1,5 +1,5 @@
-"""A TCP proxy in front of a SQL store that injects the faults a commit can meet, for the
-fault-injection and chaos suites (ecommerce/contract/test_faults.py, test_chaos.py).
+"""A TCP proxy on 127.0.0.1 in front of a store, for every suite that makes a store fail:
+refused, frozen, cut, or losing a commit's answer.
 
 Armed with the SQL a transaction sends (say `INSERT INTO "orders_order"`), the proxy acts on
 the COMMIT of the next transaction that sent it, on any of its connections, once:
@@ -11,14 +11,18 @@ the COMMIT of the next transaction that sent it, on any of its connections, once
 
 `refuse()` makes the store unreachable (new connections refused, open ones dropped) until
 `restore()`; `then_refuse` does it right after a fault fires, so the client cannot ask the
-store what happened. The proxy reads PostgreSQL's and MySQL's wire protocols only as far
-as finding statement text in what the client sends: statements are small and sent whole.
+store what happened. `freeze()` keeps connections open but forwards nothing either way until
+`thaw()` (a hung server, a black-holed link); a proxy without a target is frozen for good.
+The proxy reads PostgreSQL's and MySQL's wire protocols only as far as finding statement
+text in what the client sends: statements are small and sent whole.
 """
 
 import re
 import socket
 import threading
 import time
+from contextlib import contextmanager
+from urllib.parse import urlparse
 
 from ecommerce.tooling.embedded import free_port
 
@@ -52,9 +56,47 @@ class _Link:
         self.silenced = False  # the server's answers no longer reach the client
 
 
+# The setting that points the server at each store.
+STORE_SETTINGS = {"postgres": "DATABASE_URL", "mysql": "MYSQL_URL", "mongodb": "MONGO_URL"}
+
+
+@contextmanager
+def server_behind_proxies(live_server_factory, urls: dict[str, str], *, workers: int, **env: str):
+    """A live gunicorn that reaches each store of `urls` ({"postgres": its URL, ...}) through a
+    FaultProxy of its own; yields (server, {store: proxy}), and stops them all after."""
+    proxies = {}
+    for store, url in urls.items():
+        target = urlparse(url)
+        proxies[store] = FaultProxy(target.hostname, target.port)
+    proxied = {STORE_SETTINGS[store]: proxied_url(url, proxies[store]) for store, url in urls.items()}
+    server = live_server_factory(workers=workers, extra_env=proxied | env)
+    try:
+        yield server, proxies
+    finally:
+        server.stop()
+        for proxy in proxies.values():
+            proxy.close()
+
+
+def restore_all(proxies: dict[str, "FaultProxy"]) -> None:
+    """Every store reachable again, nothing armed: what each test of a shared server starts from."""
+    for proxy in proxies.values():
+        proxy.restore()
+
+
+def proxied_url(url: str, proxy: "FaultProxy") -> str:
+    """A database URL with its host and port replaced by the proxy's."""
+    parsed = urlparse(url)
+    auth = parsed.netloc.rpartition("@")[0]
+    return parsed._replace(netloc=f"{auth + '@' if auth else ''}127.0.0.1:{proxy.port}").geturl()
+
+
 class FaultProxy:
-    def __init__(self, target_host: str, target_port: int):
-        self.target = (target_host, target_port)
+    def __init__(self, target_host: str | None = None, target_port: int | None = None):
+        self.target = (target_host, target_port) if target_host is not None else None
+        self.accepted = 0  # connections taken
+        self._thawed = threading.Event()
+        self._thawed.set()
         self.port = free_port()
         self._listener = socket.create_server(("127.0.0.1", self.port))
         self._listener.settimeout(0.2)
@@ -64,6 +106,7 @@ class FaultProxy:
         self._stopped = threading.Event()
         self._armed: tuple[bytes, str, bool] | None = None
         self.fired = threading.Event()
+        self._held: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     # --- the test's controls ---------------------------------------------------------
@@ -94,6 +137,13 @@ class FaultProxy:
             self._refusing = False
             self._armed = None
 
+    def freeze(self) -> None:
+        """Forward nothing, either way, until thaw(); connections are still accepted."""
+        self._thawed.clear()
+
+    def thaw(self) -> None:
+        self._thawed.set()
+
     def cut_all(self) -> None:
         """Drop every open connection (the store stays reachable for new ones)."""
         with self._lock:
@@ -103,6 +153,8 @@ class FaultProxy:
 
     def close(self) -> None:
         self.refuse()
+        _close(*self._held)
+        self._thawed.set()
         self._stopped.set()
         self._listener.close()
 
@@ -120,6 +172,10 @@ class FaultProxy:
                 refusing = self._refusing
             if refusing:
                 _close(client)
+                continue
+            self.accepted += 1
+            if self.target is None:
+                self._held.append(client)  # held open, never answered
                 continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
@@ -154,6 +210,7 @@ class FaultProxy:
     def _from_client(self, link: _Link) -> None:
         try:
             while chunk := link.client.recv(65536):
+                self._thawed.wait()
                 action = self._fault_for(link, chunk)
                 if action is None:
                     link.upstream.sendall(chunk)
@@ -184,6 +241,7 @@ class FaultProxy:
     def _from_server(self, link: _Link) -> None:
         try:
             while chunk := link.upstream.recv(65536):
+                self._thawed.wait()
                 if link.silenced:
                     continue
                 link.client.sendall(chunk)

@@ -3,8 +3,6 @@ or refused Redis leaves the rate limits working (a local counter per process) an
 alone after one short timeout; a frozen MySQL is a 503 naming it, well before the worker's
 timeout, and the server recovers when it answers again."""
 
-import socket
-import threading
 import time
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
@@ -15,6 +13,7 @@ import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
 from catalog import services as catalog_services
+from ecommerce.testing.faults import FaultProxy
 from ecommerce.testing.helpers import database_url, make_user, throttle_window_with_time_left
 from ecommerce.tooling.embedded import free_port
 from users.throttles import LoginFailuresPerAddress
@@ -24,67 +23,13 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 REDIS_DB = 2  # this suite's own Redis database
 
 
-class FreezableProxy:
-    """A TCP proxy on 127.0.0.1 that a test can freeze: connections are still accepted, and
-    nothing is forwarded either way until it thaws (a hung server, a black-holed link).
-    Without a target it is frozen for good. `accepted` counts the connections it took."""
-
-    def __init__(self, target: tuple[str, int] | None = None):
-        self.target = target
-        self.accepted = 0
-        self._thawed = threading.Event()
-        if target is not None:
-            self._thawed.set()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._sockets: list[socket.socket] = [self._listener]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            self._sockets.append(client)
-            if self.target is None:
-                continue  # held open, never answered
-            upstream = socket.create_connection(self.target, timeout=5)
-            upstream.settimeout(None)
-            self._sockets.append(upstream)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                self._thawed.wait()
-                sink.sendall(chunk)
-        except OSError:
-            pass
-
-    def freeze(self) -> None:
-        self._thawed.clear()
-
-    def thaw(self) -> None:
-        self._thawed.set()
-
-    def close(self) -> None:
-        self._thawed.set()
-        for sock in self._sockets:
-            try:
-                sock.close()
-            except OSError:
-                pass
-
-
 @pytest.fixture
 def proxies():
     made = []
 
-    def make(target=None) -> FreezableProxy:
-        made.append(FreezableProxy(target))
+    def make(target: tuple[str, int] | None = None) -> FaultProxy:
+        """A proxy to `target`, or without one a server that never answers."""
+        made.append(FaultProxy(*target) if target else FaultProxy())
         return made[-1]
 
     yield make

@@ -14,7 +14,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from analytics.models import DailySales
 from ecommerce.routers import MYSQL
-from ecommerce.testing.helpers import TcpProxy, database_url, make_user
+from ecommerce.testing.faults import FaultProxy
+from ecommerce.testing.helpers import database_url, make_user
 from orders import repairs, services
 from orders.models import IdempotencyKey, Order
 from orders.selectors import stock_invariant_check
@@ -157,11 +158,11 @@ def test_mysql_down_during_checkout_is_503_with_nothing_reserved_and_no_order(li
     buyer = make_user("buyer@example.com")
     headers = {"Authorization": f"Bearer {AccessToken.for_user(buyer)}", "Idempotency-Key": "retry-me"}
     target = urlparse(database_url("mysql"))
-    proxy = TcpProxy(target.hostname, target.port)
+    proxy = FaultProxy(target.hostname, target.port)
     proxied = target._replace(netloc=f"{target.username}@127.0.0.1:{proxy.port}").geturl()
     server = live_server_factory(workers=1, extra_env={"MYSQL_URL": proxied})
     try:
-        proxy.cut()
+        proxy.refuse()
         down = requests.post(f"{server.url}/api/orders", json=order_body((mug, 2)), headers=headers, timeout=30)
 
         assert down.status_code == 503
