@@ -21,9 +21,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, CharField, F, Q, Sum, When
 
 from analytics.models import DailySales, ProductSales
+from ecommerce.api.money import CENT
 from ecommerce.routers import MYSQL
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 

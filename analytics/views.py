@@ -14,6 +14,7 @@ from analytics.serializers import (
     SalesSeriesSerializer,
 )
 from ecommerce.api.permissions import IsStaff
+from ecommerce.api.query import validated_query
 from ecommerce.api.schema import OBJECT_ID_SCHEMA
 
 _RANGE = [
@@ -22,12 +23,6 @@ _RANGE = [
     ),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)."),
 ]
-
-
-def _query(serializer_class, request) -> dict:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
 
 
 class AnalyticsViewSet(viewsets.ViewSet):
@@ -42,7 +37,7 @@ class AnalyticsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def sales(self, request):
         """Net orders, units and revenue per day, days without sales as zeros."""
-        query = _query(SalesQuerySerializer, request)
+        query = validated_query(SalesQuerySerializer, request)
         series = selectors.sales_series(
             date_from=query["from"], date_to=query["to"], product_id=query.get("product_id")
         )
@@ -65,7 +60,7 @@ class AnalyticsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], url_path="popular-products")
     def popular_products(self, request):
         """Products by units sold; `?group=parent` sums variants under their parent."""
-        query = _query(PopularQuerySerializer, request)
+        query = validated_query(PopularQuerySerializer, request)
         results = selectors.popular_products(
             date_from=query["from"], date_to=query["to"], limit=query["limit"], group=query["group"]
         )
@@ -75,6 +70,6 @@ class AnalyticsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def revenue(self, request):
         """Gross, cancelled and net revenue with the average order value."""
-        query = _query(RangeQuerySerializer, request)
+        query = validated_query(RangeQuerySerializer, request)
         summary = selectors.revenue_summary(date_from=query["from"], date_to=query["to"])
         return Response(RevenueSerializer(summary).data)

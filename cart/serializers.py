@@ -1,36 +1,10 @@
-from decimal import ROUND_HALF_UP, Decimal
-
 from django.conf import settings
 from rest_framework import serializers
 
 from cart.models import MAX_LINE_QUANTITY
 from cart.selectors import Cart
-from ecommerce.api.fields import MoneyField, ObjectIdField
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer, and only that (DRF's IntegerField would take "2" and 2.0)."""
-
-    default_error_messages = {"invalid": "Must be an integer."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """A JSON true or false, and only that (DRF's BooleanField would take "yes", 1, "on")."""
-
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
-_CENT = Decimal("0.01")
+from ecommerce.api.fields import MoneyField, ObjectIdField, StrictIntegerField
+from ecommerce.api.money import money_text
 
 
 class CartLineSerializer(serializers.Serializer):
@@ -68,20 +42,16 @@ class CartSerializer(serializers.Serializer):
                     "name": line.name,
                     "sku": line.sku,
                     "options": dict(line.options),
-                    "unit_price": _money_text(line.unit_price),
+                    "unit_price": money_text(line.unit_price),
                     "quantity": line.quantity,
-                    "line_total": _money_text(line.line_total),
+                    "line_total": money_text(line.line_total),
                 }
                 for line in cart.items
             ],
             "item_count": cart.item_count,
-            "total": _money_text(cart.total),
+            "total": money_text(cart.total),
             "currency": settings.STORE_CURRENCY,
         }
-
-
-def _money_text(amount: Decimal) -> str:
-    return str(amount.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
 class CartItemAddSerializer(serializers.Serializer):

@@ -23,11 +23,11 @@ from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from ecommerce.api.money import CENT
 from ecommerce.stores import mongo
 
 PRODUCTS = "products"
 CATEGORIES = "categories"
-CENT = Decimal("0.01")
 ROOT = ""  # the parent_id of a top-level category, and of a product that is not a variant
 
 STANDALONE, PARENT, VARIANT = "standalone", "parent", "variant"

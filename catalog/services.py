@@ -87,12 +87,6 @@ def _run_product_changed_hooks(product_id: str, change: str) -> None:
         hook(product_id, change)
 
 
-def _now():
-    # MongoDB keeps milliseconds: truncate now, so what we answer is what a read returns.
-    now = timezone.now()
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
 def _update_optimistically(*, load: Callable[[], T | None], change: Callable[[T], T], what: str) -> T | None:
     """The one optimistic-update loop: load the current version, compute the new one from it,
     write it only over the revision it was computed from (`repository.*_replace`), and start
@@ -180,7 +174,7 @@ def product_create(
         is_active=is_active,
         kind=repository.PARENT if option_names else repository.STANDALONE,
         option_names=option_names,
-        now=_now(),
+        now=mongo.now_ms(),
     )
     try:
         product = repository.product_insert(product)
@@ -263,7 +257,7 @@ def variant_create(
         parent_id=parent.id,
         options=options,
         parent_active=parent.is_active,
-        now=_now(),
+        now=mongo.now_ms(),
     )
     try:
         variant = repository.product_insert(variant)
@@ -356,7 +350,7 @@ def _parent_refresh(parent_id: str) -> Product | None:
             load=lambda: repository.product_find_one(parent_id),
             # updated_at moves too: the parent's answer (variants, price) changed.
             change=lambda parent: dataclasses.replace(
-                _summarised(parent, repository.variants_of([parent.id])), updated_at=_now()
+                _summarised(parent, repository.variants_of([parent.id])), updated_at=mongo.now_ms()
             ),
             what="product",
         )
@@ -419,7 +413,8 @@ def product_update(*, product_id: str, data: dict) -> Product:
             changes["options"] = _variant_options(parent, data["options"])
 
     def change(product: Product) -> Product:
-        return dataclasses.replace(product, **changes, sku=data.get("sku", product.sku) or None, updated_at=_now())
+        sku = data.get("sku", product.sku) or None
+        return dataclasses.replace(product, **changes, sku=sku, updated_at=mongo.now_ms())
 
     try:
         updated = _update_optimistically(
@@ -537,7 +532,7 @@ def category_create(
     """
     if parent_id is not None and not selectors.category_exists(category_id=parent_id):
         raise ValidationFailed(details={"parent_id": ["Unknown category."]})
-    fields = {"name": name, "description": description, "parent_id": parent_id, "now": _now()}
+    fields = {"name": name, "description": description, "parent_id": parent_id, "now": mongo.now_ms()}
     if slug:
         try:
             return repository.category_insert(slug=slug, **fields)
@@ -569,7 +564,7 @@ def category_update(*, category_id: str, data: dict) -> Category:
     try:
         updated = _update_optimistically(
             load=lambda: repository.category_find_one(category_id),
-            change=lambda category: dataclasses.replace(category, **changes, updated_at=_now()),
+            change=lambda category: dataclasses.replace(category, **changes, updated_at=mongo.now_ms()),
             what="category",
         )
     except repository.KeyTaken as error:

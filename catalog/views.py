@@ -22,6 +22,7 @@ from catalog.serializers import (
     VariantCreateSerializer,
 )
 from ecommerce.api.permissions import IsStaffOrReadOnly, is_staff
+from ecommerce.api.query import validated_query
 from ecommerce.api.schema import error_response
 
 # Ids in paths are 24 hex digits; anything else matches no route and answers the JSON 404.
@@ -48,13 +49,6 @@ _CATEGORY_WRITE_ERRORS = {
 }
 
 
-def _params(serializer_class, request) -> dict:
-    # .dict(): a QueryDict would make DRF read an absent boolean as False.
-    serializer = serializer_class(data=request.query_params.dict())
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class CategoryViewSet(viewsets.GenericViewSet):
     """Anyone reads categories; staff write them."""
 
@@ -66,7 +60,7 @@ class CategoryViewSet(viewsets.GenericViewSet):
     @cached_read
     def list(self, request):
         """List categories by name; `?parent_id=` for one category's children, `null` for the top level."""
-        parent_id = _params(CategoryListParamsSerializer, request).get("parent_id")
+        parent_id = validated_query(CategoryListParamsSerializer, request).get("parent_id")
         categories = selectors.category_list(
             parent_id=None if parent_id == "null" else parent_id, roots_only=parent_id == "null"
         )
@@ -124,7 +118,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     @cached_read
     def list(self, request):
         """List standalone products and parents (never variants), filtered and sorted."""
-        filters = _params(ProductFilterSerializer, request)
+        filters = validated_query(ProductFilterSerializer, request)
         return self._page(selectors.product_list(include_inactive=is_staff(request.user), **filters))
 
     @extend_schema(parameters=[ProductSearchParamsSerializer], responses=ProductSerializer(many=True))
@@ -132,7 +126,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     @cached_read
     def search(self, request):
         """Search products by name, description and tags, and parents by their variants' SKUs."""
-        filters = _params(ProductSearchParamsSerializer, request)
+        filters = validated_query(ProductSearchParamsSerializer, request)
         filters["search"] = filters.pop("q")
         return self._page(selectors.product_list(include_inactive=is_staff(request.user), **filters))
 
@@ -148,7 +142,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     @cached_read
     def category(self, request, category: str):
         """List the products of a category (slug or id) and of its sub-categories."""
-        filters = _params(ProductCategoryFilterSerializer, request)
+        filters = validated_query(ProductCategoryFilterSerializer, request)
         products = selectors.product_list_in_category(
             category=category, include_inactive=is_staff(request.user), **filters
         )

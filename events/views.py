@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from ecommerce.api.permissions import IsStaff
+from ecommerce.api.query import validated_query
 from ecommerce.api.schema import error_response
 from events import selectors, services
 from events.serializers import (
@@ -38,10 +39,9 @@ class EventViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=[EventFeedQuerySerializer], responses=EventFeedSerializer)
     def list(self, request):
         """Events after a sequence number, oldest first (page with ?after=)."""
-        query = EventFeedQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        events = services.events_feed_read(**query.validated_data)
-        next_after = events[-1].sequence if events else query.validated_data["after"]
+        query = validated_query(EventFeedQuerySerializer, request)
+        events = services.events_feed_read(**query)
+        next_after = events[-1].sequence if events else query["after"]
         return Response({"results": EventSerializer(events, many=True).data, "next_after": next_after})
 
 

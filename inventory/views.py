@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ecommerce.api.permissions import IsStaff
+from ecommerce.api.query import validated_query
 from ecommerce.api.schema import OBJECT_ID_SCHEMA
 from inventory import selectors, services
 from inventory.serializers import (
@@ -41,9 +42,8 @@ class InventoryViewSet(viewsets.GenericViewSet):
     )
     def list(self, request):
         """Stock rows, by product id; `?product_id=` a parent's lists its variants' rows."""
-        query = InventoryListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.inventory_list(**query.validated_data))
+        query = validated_query(InventoryListQuerySerializer, request)
+        page = self.paginate_queryset(selectors.inventory_list(**query))
         return self.get_paginated_response(InventorySerializer(page, many=True).data)
 
     @extend_schema(
@@ -53,9 +53,8 @@ class InventoryViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="low-stock")
     def low_stock(self, request):
         """Rows at or below their low-stock threshold (or `?threshold=`), lowest first."""
-        query = LowStockQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.inventory_low_stock(**query.validated_data))
+        query = validated_query(LowStockQuerySerializer, request)
+        page = self.paginate_queryset(selectors.inventory_low_stock(**query))
         return self.get_paginated_response(InventorySerializer(page, many=True).data)
 
     def retrieve(self, request, product_id: str):

@@ -1,4 +1,5 @@
 from ecommerce.api.exceptions import ApplicationError, ConflictError, NotFoundError, ValidationFailed
+from ecommerce.api.idempotency import IdempotencyConflict
 
 
 class OrderNotFound(NotFoundError):
@@ -16,10 +17,6 @@ class InvalidTransition(ConflictError):
 
     def __init__(self, current: str, wanted: str):
         super().__init__(f"An order cannot go from {current} to {wanted}.", details={"from": current, "to": wanted})
-
-
-class IdempotencyConflict(ConflictError):
-    code = "idempotency_conflict"
 
 
 class IdempotencyInProgress(IdempotencyConflict):
@@ -50,13 +47,3 @@ class ProductsUnavailable(ValidationFailed):
             "Some products do not exist or are not for sale.",
             details={"items": [{"product_id": pid, "message": "Not found or not for sale."} for pid in product_ids]},
         )
-
-
-class ReplayedError(ApplicationError):
-    """The stored error answer of an earlier request with the same Idempotency-Key."""
-
-    def __init__(self, status_code: int, body: dict):
-        error = body.get("error", {})
-        self.status_code = status_code
-        self.code = error.get("code", "error")
-        super().__init__(error.get("message"), details=error.get("details"))

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ecommerce.api.idempotency import IdempotencyRecord
+
 
 class Order(models.Model):
     """An order (PostgreSQL). Its stock is reserved in MySQL under `reference`, a UUID made
@@ -77,7 +79,7 @@ class OrderLine(models.Model):
         return f"{self.product_id} x{self.quantity}"
 
 
-class IdempotencyKey(models.Model):
+class IdempotencyKey(IdempotencyRecord):
     """An `Idempotency-Key` a user sent to POST /api/orders, with a hash of the request and,
     once done, the response it got (replayed to any repeat for 24 hours).
 
@@ -87,28 +89,15 @@ class IdempotencyKey(models.Model):
     reference that attempt reserved stock and would write its order under. `attempt` fences
     a late writer: an attempt writes its order only while the key still carries its number."""
 
-    class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress"
-        COMPLETED = "completed"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     reference = models.UUIDField(null=True, blank=True)
     attempt = models.PositiveIntegerField(default=1)
     lease_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id}: {self.key} ({self.status})"
 
 
 class BooksCheck(models.Model):

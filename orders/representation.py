@@ -2,17 +2,12 @@
 what an Idempotency-Key replays (stored by the services, which know nothing of DRF)."""
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
 
+from ecommerce.api.money import money_text
 from orders.models import Order
 
 # The shipping address's fields, in the order the API shows them (ShippingAddressSerializer).
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "country")
-_CENT = Decimal("0.01")
-
-
-def _money_text(amount: Decimal) -> str:
-    return str(amount.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
 def _timestamp(moment: datetime) -> str:
@@ -34,13 +29,13 @@ def order_representation(order: Order) -> dict:
                 "name": line.name,
                 "sku": line.sku,
                 "options": line.options,
-                "unit_price": _money_text(line.unit_price),
+                "unit_price": money_text(line.unit_price),
                 "quantity": line.quantity,
-                "line_total": _money_text(line.line_total),
+                "line_total": money_text(line.line_total),
             }
             for line in order.lines.all()
         ],
-        "total": _money_text(order.total),
+        "total": money_text(order.total),
         "currency": order.currency,
         "shipping_address": {field: address[field] for field in ADDRESS_FIELDS if field in address},
         "created_at": _timestamp(order.created_at),

@@ -1,8 +1,7 @@
 from rest_framework import serializers
 
 from cart.models import MAX_CART_LINES, MAX_LINE_QUANTITY
-from cart.serializers import StrictBooleanField, StrictIntegerField
-from ecommerce.api.fields import MoneyField, ObjectIdField, StrictCharField
+from ecommerce.api.fields import MoneyField, ObjectIdField, StrictBooleanField, StrictCharField, StrictIntegerField
 from orders.countries import COUNTRY_CODES
 from orders.models import Order, OrderLine
 from orders.representation import order_representation

@@ -23,8 +23,6 @@ in the same transaction. Only definite answers are stored for replay (a 201, a 4
 store failure leaves the key to the next attempt.
 """
 
-import hashlib
-import json
 import logging
 import math
 import uuid
@@ -47,6 +45,7 @@ from cart import services as cart_services
 from catalog import selectors as catalog_selectors
 from catalog.exceptions import ParentNotBuyable
 from ecommerce.api.exceptions import ApplicationError, ServiceUnavailable, ValidationFailed
+from ecommerce.api.idempotency import IdempotencyConflict, ReplayedError, hash_of_request
 from ecommerce.api.permissions import is_staff
 from ecommerce.routers import MYSQL
 from inventory import selectors as inventory_selectors
@@ -56,13 +55,11 @@ from orders import commits, selectors
 from orders.commits import DEFAULT, CommitLost, Outcome
 from orders.exceptions import (
     EmptyCart,
-    IdempotencyConflict,
     IdempotencyInProgress,
     InvalidTransition,
     LeaseLost,
     OrderForbidden,
     ProductsUnavailable,
-    ReplayedError,
 )
 from orders.models import IdempotencyKey, Order, OrderLine
 from orders.representation import order_representation
@@ -480,11 +477,6 @@ def _resume(*, attempt: _Attempt, owner: User, from_cart: bool, shipping_address
     return PlacedOrder(order=order, status_code=201, body=order_representation(order))
 
 
-def _request_hash(**request) -> str:
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def _replay(record: IdempotencyKey) -> PlacedOrder:
     if record.response_status >= 400:
         raise ReplayedError(record.response_status, record.response_body)
@@ -600,7 +592,9 @@ def order_place(
         order = _checkout(reference=uuid.uuid4(), **arguments, attempt=None)
         return PlacedOrder(order=order, status_code=201, body=order_representation(order))
 
-    request_hash = _request_hash(user_id=owner.pk, items=items, from_cart=from_cart, shipping_address=shipping_address)
+    request_hash = hash_of_request(
+        user_id=owner.pk, items=items, from_cart=from_cart, shipping_address=shipping_address
+    )
     with commits.store(DEFAULT):
         claimed = _idempotency_claim(user=user, key=idempotency_key, request_hash=request_hash)
     if isinstance(claimed, PlacedOrder):

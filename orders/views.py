@@ -2,11 +2,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from ecommerce.api.idempotency import idempotency_key, idempotency_key_parameter
 from ecommerce.api.permissions import IsStaff
+from ecommerce.api.query import validated_query
 from ecommerce.api.schema import error_response
 from orders import selectors, services
 from orders.exceptions import IdempotencyInProgress
@@ -19,31 +20,13 @@ from orders.serializers import (
 from orders.throttles import OrderPlaceThrottle
 from users import selectors as user_selectors
 
-MAX_IDEMPOTENCY_KEY = 255
-
-_IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": "^[ -~]*[!-~][ -~]*$"},
-    OpenApiParameter.HEADER,
-    description=(
-        "1 to 255 printable ASCII characters (a UUID is a good choice). A repeat of the same "
-        "request answers the first definite answer again (201, or a 4xx); while the first is "
-        "still being processed, 409 idempotency_conflict with Retry-After; a repeat after a 503 "
-        "settles what the first attempt did and completes it or starts afresh."
-    ),
+_IDEMPOTENCY_KEY = idempotency_key_parameter(
+    "A repeat of the same request answers the first definite answer again (201, or a 4xx); while "
+    "the first is still being processed, 409 idempotency_conflict with Retry-After; a repeat after "
+    "a 503 settles what the first attempt did and completes it or starts afresh."
 )
 _ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The order's id.")
 _TRANSITION = error_response("invalid_transition: the order cannot move from its status to that one.")
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    # Printable ASCII only (as the IETF draft's sf-string): no NUL that PostgreSQL refuses.
-    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not all(" " <= c <= "~" for c in key):
-        raise ValidationError({"Idempotency-Key": [f"Must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters."]})
-    return key
 
 
 class OrderViewSet(viewsets.GenericViewSet):
@@ -71,9 +54,8 @@ class OrderViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=[OrderListQuerySerializer], responses=OrderSerializer(many=True))
     def list(self, request):
         """Orders, newest first: a customer's own, or every order for staff."""
-        query = OrderListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        orders = selectors.order_list(actor=request.user, status=query.validated_data.get("status"))
+        query = validated_query(OrderListQuerySerializer, request)
+        orders = selectors.order_list(actor=request.user, status=query.get("status"))
         page = self.paginate_queryset(orders)
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
@@ -101,7 +83,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         body = OrderPlaceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         placed = services.order_place(
-            user=request.user, idempotency_key=_idempotency_key(request), **body.validated_data
+            user=request.user, idempotency_key=idempotency_key(request), **body.validated_data
         )
         headers = {"Idempotent-Replayed": "true"} if placed.replayed else {}
         return Response(placed.body, status=placed.status_code, headers=headers)

@@ -28,10 +28,6 @@ class RefundExceedsCaptured(ConflictError):
         )
 
 
-class IdempotencyConflict(ConflictError):
-    code = "idempotency_conflict"
-
-
 class ProviderUnavailable(ValidationFailed):
     """The provider asked for is not configured here."""
 
@@ -51,13 +47,3 @@ class PaymentProviderError(ApplicationError):
     status_code = 502
     code = "payment_provider_error"
     default_message = "The payment provider refused the request."
-
-
-class ReplayedError(ApplicationError):
-    """The stored error answer of an earlier request with the same Idempotency-Key."""
-
-    def __init__(self, status_code: int, body: dict):
-        error = body.get("error", {})
-        self.status_code = status_code
-        self.code = error.get("code", "error")
-        super().__init__(error.get("message"), details=error.get("details"))

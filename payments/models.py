@@ -12,10 +12,11 @@ only those the provider confirmed.
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+
+from ecommerce.api.idempotency import IdempotencyRecord
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -125,27 +126,14 @@ class WebhookEvent(models.Model):
         return f"{self.provider} {self.event_id} ({self.type})"
 
 
-class IdempotencyKey(models.Model):
+class IdempotencyKey(IdempotencyRecord):
     """An `Idempotency-Key` sent to create a payment or a refund: the request's hash and,
     once answered, what to answer its repeats for 24 hours (the object, or the error)."""
 
-    class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress"
-        COMPLETED = "completed"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_body = models.JSONField(null=True, blank=True)
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="payment_idempotency_user_key_unique")]
         indexes = [models.Index(fields=["created_at"], name="payment_idem_created_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id}: {self.key} ({self.status})"

@@ -12,8 +12,6 @@ provider; a refusal releases it, an unknown outcome keeps it reserved until a we
 `reconcile_payments` settles it.
 """
 
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -26,12 +24,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from ecommerce.api.exceptions import ApplicationError, NotFoundError, ValidationFailed
+from ecommerce.api.idempotency import IdempotencyConflict, ReplayedError, hash_of_request
 from events import services as event_services
 from orders import selectors as order_selectors
 from orders import services as order_services
 from payments import providers, selectors
 from payments.exceptions import (
-    IdempotencyConflict,
     InvalidWebhook,
     OrderNotPayable,
     PaymentInProgress,
@@ -39,7 +37,6 @@ from payments.exceptions import (
     PaymentProviderError,
     ProviderUnavailable,
     RefundExceedsCaptured,
-    ReplayedError,
 )
 from payments.models import IdempotencyKey, Payment, Refund, WebhookEvent
 from payments.providers.base import (
@@ -118,11 +115,6 @@ def _order_lock(order_id: int):
 
 
 # --- idempotency ---------------------------------------------------------------------
-
-
-def _request_hash(**request) -> str:
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _replay(record: IdempotencyKey) -> Outcome:
@@ -244,7 +236,7 @@ def payment_create(*, actor, order_id: int, provider: str | None = None, idempot
             _payment_cancel_quietly(payment)
         return payment
 
-    request_hash = _request_hash(action="payment_create", order_id=order_id, provider=name)
+    request_hash = hash_of_request(action="payment_create", order_id=order_id, provider=name)
     return _idempotent(user=actor, key=idempotency_key, request_hash=request_hash, work=work)
 
 
@@ -368,7 +360,7 @@ def refund_create(
         refund = _refund_reserve(payment_id=payment_id, amount=amount, reason=reason)
         return _refund_execute(refund.pk)
 
-    request_hash = _request_hash(action="refund_create", payment_id=payment_id, amount=amount, reason=reason)
+    request_hash = hash_of_request(action="refund_create", payment_id=payment_id, amount=amount, reason=reason)
     return _idempotent(user=actor, key=idempotency_key, request_hash=request_hash, work=work)
 
 

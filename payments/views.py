@@ -2,10 +2,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from ecommerce.api.idempotency import idempotency_key, idempotency_key_parameter
 from ecommerce.api.permissions import IsStaff
 from ecommerce.api.schema import error_response
 from payments import selectors, services
@@ -19,16 +19,8 @@ from payments.serializers import (
     WebhookEventSerializer,
 )
 
-MAX_IDEMPOTENCY_KEY = 255
-
-_IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": "^[ -~]*[!-~][ -~]*$"},
-    OpenApiParameter.HEADER,
-    description=(
-        "1 to 255 printable ASCII characters (a UUID is a good choice). "
-        "A repeat of the same request answers the same object again and creates nothing."
-    ),
+_IDEMPOTENCY_KEY = idempotency_key_parameter(
+    "A repeat of the same request answers the same object again and creates nothing."
 )
 _ORDER_ID = OpenApiParameter("order_id", int, OpenApiParameter.PATH, description="The order's id.")
 _PAYMENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The payment's id.")
@@ -44,15 +36,6 @@ _SIGNATURE = OpenApiParameter(
     ),
 )
 _PROVIDER_ERROR = error_response("payment_provider_error: the provider refused or could not be reached.")
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not all(" " <= c <= "~" for c in key):
-        raise ValidationError({"Idempotency-Key": [f"Must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters."]})
-    return key
 
 
 def _created(outcome: services.Outcome, serializer) -> Response:
@@ -96,7 +79,7 @@ class OrderPaymentViewSet(viewsets.GenericViewSet):
             actor=request.user,
             order_id=int(order_id),
             provider=body.validated_data.get("provider"),
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=idempotency_key(request),
         )
         return _created(outcome, PaymentSerializer)
 
@@ -130,7 +113,7 @@ class PaymentViewSet(viewsets.GenericViewSet):
         body = RefundCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         outcome = services.refund_create(
-            actor=request.user, payment_id=int(pk), idempotency_key=_idempotency_key(request), **body.validated_data
+            actor=request.user, payment_id=int(pk), idempotency_key=idempotency_key(request), **body.validated_data
         )
         return _created(outcome, RefundSerializer)
 

@@ -1,16 +1,7 @@
 from rest_framework import serializers
 
-from ecommerce.api.fields import ObjectIdField, StrictCharField
+from ecommerce.api.fields import ObjectIdField, StrictCharField, StrictIntegerField
 from reviews.selectors import REVIEW_SORT_KEYS
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: no strings ("4"), floats (4.0, 4.5) or booleans."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ReviewSerializer(serializers.Serializer):

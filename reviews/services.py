@@ -7,8 +7,6 @@ the request that won it moves a counter ($inc). A crash between the two steps ca
 under-count, never double count.
 """
 
-from datetime import UTC, datetime
-
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.exceptions import ParentNotBuyable, ProductNotFound
@@ -26,12 +24,6 @@ from reviews.repository import Review
 from reviews.selectors import Wishlist
 from users import selectors as user_selectors
 from users.models import User
-
-
-def _now() -> datetime:
-    """UTC now at MongoDB's millisecond precision, so a created document reads back the same."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _reviewed_product_id(*, actor: User, product_id: str) -> str:
@@ -66,7 +58,7 @@ def review_create(*, actor: User, product_id: str, rating: int, title: str, body
     """
     product_id = _reviewed_product_id(actor=actor, product_id=product_id)
     review = repository.review_insert(
-        product_id=product_id, user_id=actor.pk, rating=rating, title=title, body=body, created_at=_now()
+        product_id=product_id, user_id=actor.pk, rating=rating, title=title, body=body, created_at=mongo.now_ms()
     )
     if review is None:
         raise ReviewAlreadyExists()
@@ -106,7 +98,7 @@ def review_mark_helpful(*, actor: User, review_id: str) -> Review:
     """
     review = selectors.review_get(review_id=review_id)
     if not repository.vote_insert(
-        review_id=review.id, product_id=review.product_id, user_id=actor.pk, created_at=_now()
+        review_id=review.id, product_id=review.product_id, user_id=actor.pk, created_at=mongo.now_ms()
     ):
         return selectors.review_get(review_id=review_id)
     updated = repository.review_increment_helpful(review.id)
@@ -126,7 +118,7 @@ def wishlist_item_add(*, actor: User, user_id: int, product_id: str) -> tuple[Wi
     """
     user = user_selectors.user_get_for(actor=actor, user_id=user_id)
     product_id = _wishable_product_id(actor=actor, product_id=product_id)
-    created = repository.wishlist_entry_insert(user_id=user.pk, product_id=product_id, added_at=_now())
+    created = repository.wishlist_entry_insert(user_id=user.pk, product_id=product_id, added_at=mongo.now_ms())
     # Insert, then count: two racing adds at the limit cannot both slip past a count taken first.
     limit = selectors.WISHLIST_LIMIT
     if created and repository.wishlist_entry_count(user.pk) > limit:

@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from ecommerce.api.query import validated_query
 from ecommerce.api.schema import error_response
 from reviews import selectors, services
 from reviews.serializers import (
@@ -55,11 +56,8 @@ class ReviewViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path=r"product/(?P<product_id>[^/]+)")
     def for_product(self, request, product_id: str):
         """List a product's reviews, paginated (a variant answers its parent's). 404 for an unknown product."""
-        query = ReviewListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        reviews = selectors.review_list_for_product(
-            actor=request.user, product_id=product_id, sort=query.validated_data["sort"]
-        )
+        query = validated_query(ReviewListQuerySerializer, request)
+        reviews = selectors.review_list_for_product(actor=request.user, product_id=product_id, sort=query["sort"])
         page = self.paginate_queryset(reviews)
         return self.get_paginated_response(ReviewSerializer(page, many=True).data)
 

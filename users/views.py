@@ -7,6 +7,7 @@ from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from ecommerce.api.permissions import IsStaff
+from ecommerce.api.query import validated_query
 from ecommerce.api.schema import error_response
 from users import selectors, services
 from users.serializers import (
@@ -55,9 +56,8 @@ class UserViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=[UserListQuerySerializer])
     def list(self, request):
         """Every user, searchable by email and names (staff)."""
-        query = UserListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        users = selectors.user_list(search=query.validated_data.get("search"))
+        query = validated_query(UserListQuerySerializer, request)
+        users = selectors.user_list(search=query.get("search"))
         page = self.paginate_queryset(users)
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 

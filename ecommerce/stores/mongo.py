@@ -8,6 +8,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from bson import ObjectId
 from django.conf import settings
@@ -106,6 +107,12 @@ def ensure_indexes() -> None:
     db = get_db()
     for builder in _index_builders:
         builder(db)
+
+
+def now_ms() -> datetime:
+    """UTC now at MongoDB's millisecond precision, so a document written with it reads back equal."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def is_object_id(value: object) -> bool:

@@ -5,6 +5,7 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
+from ecommerce.api.idempotency import hash_of_request
 from ecommerce.routers import MYSQL
 from orders.models import IdempotencyKey, Order
 from orders.repairs import orders_reconcile
@@ -109,7 +110,7 @@ def test_a_late_first_attempt_cannot_undo_the_order_its_retry_completed(customer
     key = IdempotencyKey.objects.create(
         user=customer,
         key="slow",
-        request_hash=services._request_hash(
+        request_hash=hash_of_request(
             user_id=customer.pk, items=body["items"], from_cart=False, shipping_address=body["shipping_address"]
         ),
         reference=reference,
@@ -147,7 +148,7 @@ def test_a_reservation_made_before_names_were_kept_completes_with_the_catalog_na
     IdempotencyKey.objects.create(
         user=customer,
         key="old",
-        request_hash=services._request_hash(
+        request_hash=hash_of_request(
             user_id=customer.pk, items=body["items"], from_cart=False, shipping_address=body["shipping_address"]
         ),
         reference=reference,
