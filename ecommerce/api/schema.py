@@ -460,33 +460,44 @@ _FIELD_MESSAGES = {
     ],
 }
 
-_ERROR_COMPONENTS = {
-    "Error": {
-        # The title names the generated class: openapi-python-client's `Error.from_dict` would
-        # bind its instance to a local named `error`, shadowing the `error` field (mypy fails).
-        "title": "ErrorResponse",
+
+def _envelope(detail: str, description: str, **extra) -> dict:
+    """An error answer: `{"error": <detail>}`."""
+    return {
+        **extra,
         "type": "object",
-        "description": "The envelope of every error.",
-        "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}},
+        "description": description,
+        "properties": {"error": {"$ref": f"#/components/schemas/{detail}"}},
         "required": ["error"],
-    },
-    "ErrorDetail": {
+    }
+
+
+def _error_detail(*, code: dict, message: dict, details: str) -> dict:
+    """An error's code, message and details (the schema named `details`)."""
+    return {
         "type": "object",
-        "properties": {
-            "code": {
-                "type": "string",
-                "description": "Stable and machine-readable: validation_error, not_authenticated, "
-                "authentication_failed, permission_denied, not_found, method_not_allowed, conflict, "
-                "out_of_stock, invalid_transition, idempotency_conflict, payload_too_large, "
-                "unsupported_media_type, rate_limited, service_unavailable, internal_error, and those "
-                "an operation's responses name.",
-                "example": "not_found",
-            },
-            "message": {"type": "string", "description": "For people; may change.", "example": "Not found."},
-            "details": {"$ref": "#/components/schemas/ErrorDetails"},
-        },
+        "properties": {"code": code, "message": message, "details": {"$ref": f"#/components/schemas/{details}"}},
         "required": ["code", "details", "message"],
-    },
+    }
+
+
+_ERROR_COMPONENTS = {
+    # The title names the generated class: openapi-python-client's `Error.from_dict` would
+    # bind its instance to a local named `error`, shadowing the `error` field (mypy fails).
+    "Error": _envelope("ErrorDetail", "The envelope of every error.", title="ErrorResponse"),
+    "ErrorDetail": _error_detail(
+        code={
+            "type": "string",
+            "description": "Stable and machine-readable: validation_error, not_authenticated, "
+            "authentication_failed, permission_denied, not_found, method_not_allowed, conflict, "
+            "out_of_stock, invalid_transition, idempotency_conflict, payload_too_large, "
+            "unsupported_media_type, rate_limited, service_unavailable, internal_error, and those "
+            "an operation's responses name.",
+            "example": "not_found",
+        },
+        message={"type": "string", "description": "For people; may change.", "example": "Not found."},
+        details="ErrorDetails",
+    ),
     "ErrorDetails": {
         "type": "object",
         "description": "Context of the error, `{}` when there is none. A 503 names the failing store in "
@@ -500,21 +511,12 @@ _ERROR_COMPONENTS = {
         },
         "additionalProperties": {},
     },
-    "ValidationError": {
-        "type": "object",
-        "description": "A 400: malformed JSON, invalid fields or query parameters.",
-        "properties": {"error": {"$ref": "#/components/schemas/ValidationErrorDetail"}},
-        "required": ["error"],
-    },
-    "ValidationErrorDetail": {
-        "type": "object",
-        "properties": {
-            "code": {"type": "string", "enum": ["validation_error"]},
-            "message": {"type": "string", "example": "The request is not valid."},
-            "details": {"$ref": "#/components/schemas/FieldErrors"},
-        },
-        "required": ["code", "details", "message"],
-    },
+    "ValidationError": _envelope("ValidationErrorDetail", "A 400: malformed JSON, invalid fields or query parameters."),
+    "ValidationErrorDetail": _error_detail(
+        code={"type": "string", "enum": ["validation_error"]},
+        message={"type": "string", "example": "The request is not valid."},
+        details="FieldErrors",
+    ),
     "FieldErrors": {
         "type": "object",
         "description": "Each invalid field (or query parameter, or header such as Idempotency-Key) mapped to "
@@ -522,21 +524,14 @@ _ERROR_COMPONENTS = {
         "additionalProperties": _FIELD_MESSAGES,
         "example": {"price": ["Must be greater than 0."]},
     },
-    "OutOfStockError": {
-        "type": "object",
-        "description": "A 409 out_of_stock: no line was reserved; `details.items` says what is missing.",
-        "properties": {"error": {"$ref": "#/components/schemas/OutOfStockErrorDetail"}},
-        "required": ["error"],
-    },
-    "OutOfStockErrorDetail": {
-        "type": "object",
-        "properties": {
-            "code": {"type": "string", "enum": ["out_of_stock"]},
-            "message": {"type": "string", "example": "Not enough stock for some items."},
-            "details": {"$ref": "#/components/schemas/OutOfStockDetails"},
-        },
-        "required": ["code", "details", "message"],
-    },
+    "OutOfStockError": _envelope(
+        "OutOfStockErrorDetail", "A 409 out_of_stock: no line was reserved; `details.items` says what is missing."
+    ),
+    "OutOfStockErrorDetail": _error_detail(
+        code={"type": "string", "enum": ["out_of_stock"]},
+        message={"type": "string", "example": "Not enough stock for some items."},
+        details="OutOfStockDetails",
+    ),
     "OutOfStockDetails": {
         "type": "object",
         "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/OutOfStockItem"}}},
