@@ -2,52 +2,21 @@
 the add takes the portable path: concurrent adds through two gunicorn workers lose nothing
 and the line cap holds."""
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 
+from ecommerce.testing.helpers import embedded_serve, wait_healthy
 from ecommerce.tooling.embedded import free_port
-
-BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def _serve(tmp_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MYSQL_URL", "MONGO_URL", "SECRET_KEY"}}
-    env.update(
-        DATA_DIR=str(tmp_path / "var"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        PORT=str(port),
-        HOST_BIND="127.0.0.1",
-        WEB_CONCURRENCY="2",
-        THROTTLE_ENABLED="0",
-        DJANGO_SETTINGS_MODULE="ecommerce.settings",
-    )
-    server = subprocess.Popen([sys.executable, "-m", "ecommerce.tooling.serve"], cwd=BASE_DIR, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if requests.get(f"{base}/health", timeout=30).status_code == 200:
-                return server, base
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=60)
-    raise AssertionError("the embedded server never became healthy")
 
 
 def test_concurrent_adds_on_sqlite_lose_nothing_and_stop_at_1000_units(tmp_path):
-    server, base = _serve(tmp_path)
+    port = free_port()
+    server = embedded_serve(tmp_path / "var", port, env={"THROTTLE_ENABLED": "0"})
     try:
+        base = wait_healthy(server, port)
         email, password = (tmp_path / "var" / "admin_credentials").read_text().split()
         token = requests.post(f"{base}/api/auth/token", json={"email": email, "password": password}, timeout=10)
         headers = {"Authorization": f"Bearer {token.json()['access']}"}

@@ -1,7 +1,9 @@
-"""Test helpers shared by every app: API clients with real JWTs, and a live gunicorn server."""
+"""Test helpers shared by every app: API clients with real JWTs, a live gunicorn server, and
+`make run`'s own server on the embedded default."""
 
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -111,3 +113,35 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+def embedded_serve(data_dir: Path, port: int, *, env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
+    """`make run` with nothing configured (`python -m ecommerce.tooling.serve`): SQLite and an
+    nx-27017 of its own, its files under `data_dir`, serving on 127.0.0.1:`port`."""
+    configured = {"DATABASE_URL", "MYSQL_URL", "MONGO_URL", "SECRET_KEY"}
+    environment = {k: v for k, v in os.environ.items() if k not in configured} | {
+        "DATA_DIR": str(data_dir),
+        "STATIC_ROOT": str(data_dir.parent / "static"),
+        "PORT": str(port),
+        "HOST_BIND": "127.0.0.1",
+        "WEB_CONCURRENCY": "2",
+        "DJANGO_SETTINGS_MODULE": "ecommerce.settings",
+    }
+    command = [sys.executable, "-m", "ecommerce.tooling.serve"]
+    return subprocess.Popen(command, cwd=BASE_DIR, env=environment | (env or {}), **popen)
+
+
+def wait_healthy(server: subprocess.Popen, port: int, timeout: float = 240) -> str:
+    """Wait until the server's /health answers 200; its base URL. A server that exits first,
+    or answers nothing healthy in `timeout` seconds, fails the test."""
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"the server exited with {server.returncode}"
+        try:
+            # A worker still importing the app under load can take more than a few seconds.
+            if urllib.request.urlopen(f"{base}/health", timeout=30).status == 200:  # noqa: S310  # nosec B310
+                return base
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"nothing healthy served on port {port} in {timeout} s")

@@ -5,11 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
+from ecommerce.testing.helpers import embedded_serve, wait_healthy
 from ecommerce.tooling.embedded import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -30,29 +30,10 @@ def _processes_mentioning(path: Path) -> list[str]:
 
 def test_serve_runs_the_shop_on_the_embedded_default(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MYSQL_URL", "MONGO_URL", "SECRET_KEY"}}
-    env.update(
-        DATA_DIR=str(tmp_path / "var"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        PORT=str(port),
-        HOST_BIND="127.0.0.1",
-        WEB_CONCURRENCY="2",
-        DJANGO_SETTINGS_MODULE="ecommerce.settings",
-    )
-    server = subprocess.Popen([sys.executable, "-m", "ecommerce.tooling.serve"], cwd=BASE_DIR, env=env)
-    base = f"http://127.0.0.1:{port}"
+    server = embedded_serve(tmp_path / "var", port)
     try:
-        health = None
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                # A worker still importing the app under load can take more than a few seconds.
-                health = requests.get(f"{base}/health", timeout=30)
-                break
-            except requests.RequestException:
-                time.sleep(0.5)
-        assert health is not None, "the server never answered"
-        assert health.status_code == 200, health.text
+        base = wait_healthy(server, port, timeout=180)
+        health = requests.get(f"{base}/health", timeout=30)
         checks = health.json()["checks"]
         assert checks["postgres"]["engine"] == "sqlite" and checks["mysql"]["engine"] == "sqlite"
         assert checks["mongodb"]["status"] == "ok" and checks["mongodb"]["engine"] == "nx-27017"

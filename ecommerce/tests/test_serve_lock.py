@@ -4,41 +4,14 @@
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import requests
 
+from ecommerce.testing.helpers import embedded_serve, wait_healthy
 from ecommerce.tooling.embedded import free_port
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def _serve(data_dir: Path, port: int, **popen) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MYSQL_URL", "MONGO_URL", "SECRET_KEY"}}
-    env.update(
-        DATA_DIR=str(data_dir),
-        STATIC_ROOT=str(data_dir.parent / "static"),
-        PORT=str(port),
-        HOST_BIND="127.0.0.1",
-        WEB_CONCURRENCY="2",
-        ACCESS_LOG="0",
-        DJANGO_SETTINGS_MODULE="ecommerce.settings",
-    )
-    return subprocess.Popen([sys.executable, "-m", "ecommerce.tooling.serve"], cwd=BASE_DIR, env=env, **popen)
-
-
-def _wait_serving(server: subprocess.Popen, port: int, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"the server exited with {server.returncode}"
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.5)
-    raise AssertionError(f"nothing served on port {port} in {timeout} s")
+QUIET = {"ACCESS_LOG": "0"}
 
 
 def _parents() -> dict[int, int]:
@@ -95,13 +68,15 @@ def _stop(server: subprocess.Popen) -> int:
 def test_a_second_server_on_the_same_data_dir_exits_and_touches_nothing(tmp_path):
     data_dir = tmp_path / "var"
     first_port, second_port = free_port(), free_port()
-    first = _serve(data_dir, first_port)
+    first = embedded_serve(data_dir, first_port, env=QUIET)
     try:
-        _wait_serving(first, first_port)
+        wait_healthy(first, first_port)
         mongo_url = (data_dir / "mongo.url").read_text()
         processes = _alive(_children(first.pid))
 
-        second = _serve(data_dir, second_port, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        second = embedded_serve(
+            data_dir, second_port, env=QUIET, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
             _, err = second.communicate(timeout=60)
         except subprocess.TimeoutExpired:
@@ -129,8 +104,8 @@ def test_a_second_server_on_the_same_data_dir_exits_and_touches_nothing(tmp_path
 def test_a_killed_server_leaves_nothing_that_blocks_the_next_one(tmp_path):
     data_dir = tmp_path / "var"
     port = free_port()
-    first = _serve(data_dir, port)
-    _wait_serving(first, port)
+    first = embedded_serve(data_dir, port, env=QUIET)
+    wait_healthy(first, port)
     started = _alive(_children(first.pid))
     # What holds the port and the data: gunicorn, its two workers, nx-27017.
     processes = _named(started, b"gunicorn", b"nx-27017")
@@ -139,9 +114,9 @@ def test_a_killed_server_leaves_nothing_that_blocks_the_next_one(tmp_path):
     first.send_signal(signal.SIGKILL)
     first.wait()
     # At once, on the same directory and port: it waits for the killed server's processes.
-    second = _serve(data_dir, port)
+    second = embedded_serve(data_dir, port, env=QUIET)
     try:
-        _wait_serving(second, port)
+        wait_healthy(second, port)
         assert _alive(processes) == set()
         assert requests.get(f"http://127.0.0.1:{port}/api/products", timeout=30).json()["count"] > 0
     finally:
@@ -154,9 +129,9 @@ def test_a_killed_server_leaves_nothing_that_blocks_the_next_one(tmp_path):
 def test_workers_die_with_a_killed_gunicorn_master(tmp_path):
     data_dir = tmp_path / "var"
     port = free_port()
-    server = _serve(data_dir, port)
+    server = embedded_serve(data_dir, port, env=QUIET)
     try:
-        _wait_serving(server, port)
+        wait_healthy(server, port)
         master = next(
             pid
             for pid, parent in _parents().items()
@@ -170,9 +145,9 @@ def test_workers_die_with_a_killed_gunicorn_master(tmp_path):
 
         assert _alive(workers) == set()
         assert not (data_dir / "mongo.url").exists()
-        again = _serve(data_dir, port)
+        again = embedded_serve(data_dir, port, env=QUIET)
         try:
-            _wait_serving(again, port)
+            wait_healthy(again, port)
         finally:
             assert _stop(again) == 0
     finally:
