@@ -1,8 +1,6 @@
-import json
-from dataclasses import asdict
-
 from django.core.management.base import BaseCommand, CommandError
 
+from ecommerce.management.checks import report_check
 from orders import repairs, selectors
 
 
@@ -32,14 +30,14 @@ class Command(BaseCommand):
             grace_seconds = 0 if check else 60
         if grace_seconds < 0:
             raise CommandError("--grace-seconds must be >= 0.")
-        if not check:
-            report = repairs.orders_reconcile(grace_seconds=grace_seconds)
-            self.stdout.write(json.dumps({"reconciled": asdict(report)}))
+        repaired = None if check else repairs.orders_reconcile(grace_seconds=grace_seconds)
         mismatches = selectors.stock_invariant_check(grace_seconds=grace_seconds)
         repairs.books_check_record(mismatches=mismatches)
-        for mismatch in mismatches:
-            self.stdout.write(json.dumps({"mismatch": mismatch}, default=str))
-        if check and mismatches:
-            raise CommandError(f"The books do not balance: {len(mismatches)} mismatch(es).")
-        if not mismatches:
-            self.stdout.write("The books balance.")
+        report_check(
+            self,
+            repaired=repaired,
+            mismatches=mismatches,
+            check=check,
+            balanced="The books balance.",
+            unbalanced="The books do not balance",
+        )

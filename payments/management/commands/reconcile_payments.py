@@ -1,8 +1,6 @@
-import json
-from dataclasses import asdict
-
 from django.core.management.base import BaseCommand, CommandError
 
+from ecommerce.management.checks import report_check
 from payments import selectors, services
 
 
@@ -26,13 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args, grace_seconds: int, check: bool, **options):
         if grace_seconds < 0:
             raise CommandError("--grace-seconds must be >= 0.")
-        if not check:
-            report = services.payments_reconcile(grace_seconds=grace_seconds)
-            self.stdout.write(json.dumps({"reconciled": asdict(report)}))
-        mismatches = selectors.money_check(pending_refund_grace_seconds=grace_seconds)
-        for mismatch in mismatches:
-            self.stdout.write(json.dumps({"mismatch": mismatch}, default=str))
-        if check and mismatches:
-            raise CommandError(f"The money does not balance: {len(mismatches)} mismatch(es).")
-        if not mismatches:
-            self.stdout.write("The money balances.")
+        repaired = None if check else services.payments_reconcile(grace_seconds=grace_seconds)
+        report_check(
+            self,
+            repaired=repaired,
+            mismatches=selectors.money_check(pending_refund_grace_seconds=grace_seconds),
+            check=check,
+            balanced="The money balances.",
+            unbalanced="The money does not balance",
+        )
