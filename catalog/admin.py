@@ -47,7 +47,7 @@ _delete_summaries: list[Callable] = []
 # Other apps add links to a product's page (its reviews): `hook(request, product_id)` -> [{label, url}].
 _product_links: list[Callable] = []
 SEARCH_LIMIT = 500  # products a search of the stock list can name
-PARENT, VARIANT = selectors.PARENT, selectors.VARIANT  # a product's kinds, as the selectors answer them
+STANDALONE, PARENT, VARIANT = selectors.STANDALONE, selectors.PARENT, selectors.VARIANT  # as the selectors answer them
 
 
 def on_product_delete_summary(hook):
@@ -151,6 +151,7 @@ class ProductAdmin(DocumentAdmin):
         self.filters = [
             DocumentFilter("category", "category", lambda: _category_choices()),
             DocumentFilter("active", "active", lambda: [("yes", "Yes"), ("no", "No")]),
+            DocumentFilter("kind", "kind", lambda: [(STANDALONE, "Standalone"), (PARENT, "Parent of variants")]),
         ]
         self.document_actions = [
             DocumentAction("activate", "Activate selected products", self._activate),
@@ -178,6 +179,7 @@ class ProductAdmin(DocumentAdmin):
             is_active=active,
             category_id=filters.get("category") or None,
             search=search or None,
+            kind=filters.get("kind") if filters.get("kind") in (STANDALONE, PARENT) else None,
         )
 
     def rows_prepare(self, documents):

@@ -389,11 +389,17 @@ def product_query(
     max_price: Decimal | None = None,
     tag: str | None = None,
     search: str | None = None,
+    kind: str | None = None,
 ) -> dict:
-    """The MongoDB filter of a product listing: standalone products and parents, never
-    variants (a parent stands for them). Only operators both servers agree on."""
-    # `$ne`, not `$in` of the two listed kinds: documents from before variants carry no kind.
+    """The MongoDB filter of a product listing: standalone products and parents (or only
+    the `kind` asked for), never variants (a parent stands for them). Only operators both
+    servers agree on."""
+    # `$ne`/`$nin`, not `$in` of the listed kinds: documents from before variants carry no kind.
     query: dict = {"kind": {"$ne": VARIANT}}
+    if kind == PARENT:
+        query["kind"] = PARENT
+    elif kind == STANDALONE:
+        query["kind"] = {"$nin": [VARIANT, PARENT]}
     if active_only:
         query["is_active"] = True
         if is_active is False:

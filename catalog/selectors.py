@@ -149,6 +149,7 @@ def product_list(
     max_price: Decimal | None = None,
     tag: str | None = None,
     search: str | None = None,
+    kind: str | None = None,
 ) -> MongoSlice:
     """Products matching the filters, for the paginator: one count and one page query.
 
@@ -165,6 +166,7 @@ def product_list(
         max_price=max_price,
         tag=tag,
         search=search,
+        kind=kind,
     )
 
 

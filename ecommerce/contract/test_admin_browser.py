@@ -194,11 +194,6 @@ def test_staff_run_the_shop_from_the_back_office(site, page, customer):
     assert list(reservations.values_list("status", flat=True)) == ["committed"]
 
 
-@pytest.mark.xfail(
-    not hasattr(catalog_selectors, "product_get_by_sku"),
-    reason="needs catalog.selectors.product_get_by_sku (the catalog's search does not match a product's own SKU)",
-    strict=True,
-)
 def test_a_product_is_found_by_its_sku(site, page):
     boss = make_user("boss@example.com", staff=True, is_superuser=True)
     catalog_services.product_create(name="Copper kettle", price=Decimal("25.00"), sku="KET-9")
