@@ -232,7 +232,8 @@ def _api_server(env: dict, workdir: Path, *, users: int = 50) -> Iterator[dict]:
         staff_token = _post(f"{base_url}/api/auth/token", {"email": env["SEED_ADMIN_EMAIL"], "password": PASSWORD})[
             "access"
         ]
-        products = [p["id"] for p in _get(f"{base_url}/api/products?limit=100")["results"]]
+        # What can be bought: a parent is a 400 in a cart or an order (its variants are sold).
+        products = [p["id"] for p in _get(f"{base_url}/api/products?limit=100")["results"] if p["kind"] != "parent"]
         yield {"url": base_url, "users": customers, "staff_token": staff_token, "products": products}
     finally:
         if server:
@@ -551,6 +552,7 @@ def peer_main(peer: str) -> int:
             api["products"] = [
                 p["id"] for offset in range(0, PEER_PRODUCTS, 100)
                 for p in _get(f"{api['url']}/api/products?limit=100&offset={offset}")["results"]
+                if p["kind"] != "parent"
             ]  # fmt: skip
             # Steady state, as the peer's pages (which it never caches) are: every page the reads
             # will ask for is in the catalog cache before the first figure. What a cold or
