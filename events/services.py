@@ -208,7 +208,9 @@ def product_event_record(product_id: str, change: str) -> None:
     if change == "deleted":
         _after_other_store("product.deleted", {"id": product_id}, f"product.deleted:{product_id}")
         return
-    product = catalog_selectors.products_get_many(product_ids=[product_id]).get(product_id)
+    # A parent too (its price is its cheapest variant's): subscribers hear of every product.
+    found = catalog_selectors.products_get_many(product_ids=[product_id], include_parents=True)
+    product = found.get(product_id)
     if product is None:
         return  # deleted meanwhile: its product.deleted follows
     _after_other_store(f"product.{change}", payloads.product_payload(product), _product_key(change, product))
@@ -225,12 +227,18 @@ def stock_low_record(product_ids: list[str]) -> None:
 
 
 def _products_changed_since(cutoff):
-    """Products created or updated since `cutoff`. The catalog has no index on updated_at
-    for this, so the listing is read in pages of 500 (a repair job's cost, not a request's)."""
+    """Products, variants included, created or updated since `cutoff`. The catalog has no
+    index on updated_at for this, so the listing is read in pages of 500 with the variants of
+    the page's parents (a repair job's cost, not a request's)."""
     listing = catalog_selectors.product_list(include_inactive=True, sort="-created_at")
     offset = 0
     while page := listing[offset : offset + 500]:
         yield from (product for product in page if product.updated_at >= cutoff)
+        parents = [product.id for product in page if product.kind == "parent"]
+        if parents:
+            variant_ids = catalog_selectors.variant_ids_of(parent_ids=parents)
+            variants = catalog_selectors.products_get_many(product_ids=variant_ids, include_parents=True)
+            yield from (variants[i] for i in variant_ids if i in variants and variants[i].updated_at >= cutoff)
         offset += len(page)
 
 

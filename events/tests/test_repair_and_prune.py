@@ -108,6 +108,24 @@ def test_product_events_lost_in_a_crash_are_written_once_by_repair_events(staff_
     assert Event.objects.count() == 4
 
 
+def test_a_variants_events_lost_in_a_crash_are_written_once_by_repair_events(staff_client):
+    tee = staff_client.post("/api/products", {"name": "Tee", "option_names": ["Size"]}, format="json").json()
+    hooks = catalog_services._product_changed_hooks
+    with crash_after_commit(hooks, services.product_event_record):
+        small = staff_client.post(
+            f"/api/products/{tee['id']}/variants",
+            {"sku": "TEE-S", "options": {"Size": "S"}, "price": "9.00", "initial_stock": 5},
+            format="json",
+        ).json()
+    assert not Event.objects.filter(data__id=small["id"]).exists()
+    assert list(Event.objects.filter(data__id=tee["id"]).values_list("type", flat=True)) == ["product.created"]
+
+    repair()
+    assert list(Event.objects.filter(data__id=small["id"]).values_list("type", flat=True)) == ["product.created"]
+    repair()
+    assert Event.objects.filter(data__id=small["id"]).count() == 1
+
+
 def test_prune_removes_old_settled_events_and_keeps_pending_ones():
     webhook = Webhook.objects.create(url="http://127.0.0.1:9/x", events=["*"], secret_encrypted="x")
     old_settled, old_pending, recent = (services.event_write(type="stock.low", data={"n": n}) for n in range(3))
