@@ -15,6 +15,10 @@ One loop per process (`manage.py deliver_events`), several processes may run at 
 A relay killed between 1 and 3 leaves a leased pending row: once the lease expires any relay
 claims it again and sends the same event (same id) once more — the only duplicate possible.
 SIGTERM/SIGINT stop claiming, let the sends in flight finish and record them, and exit.
+
+With a `heartbeat` file the loop touches it on every turn (a failed claim included: a
+database outage is not the relay's fault), so a liveness probe can tell a relay stuck for
+good (say on a frozen connection) from one with nothing to send.
 """
 
 import json
@@ -26,6 +30,7 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -115,6 +120,7 @@ class Relay:
     per_webhook: int = 2
     poll_seconds: float = 1.0
     lease_seconds: float = 60.0
+    heartbeat: Path | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
@@ -262,6 +268,13 @@ class Relay:
         else:
             self.stopping.wait(self.poll_seconds)
 
+    def _beat(self) -> None:
+        if self.heartbeat is not None:
+            try:
+                self.heartbeat.touch()
+            except OSError:
+                logger.warning("relay %s: cannot touch its heartbeat file %s", self.name, self.heartbeat)
+
     def run(self) -> None:
         logger.info("relay %s started (%s workers)", self.name, self.workers)
         try:
@@ -273,6 +286,7 @@ class Relay:
                     logger.exception("relay %s: claim failed", self.name)
                     connection.close()
                     claimed, free = 0, 1
+                self._beat()
                 if claimed < free or free == 0:
                     self._pause()
         finally:

@@ -215,3 +215,25 @@ def test_two_hundred_orders_under_load_all_reach_the_receiver(live_api, receiver
     assert {event["data"]["id"] for event in received} == order_ids
     assert len({event["id"] for event in received}) == 200
     assert {event["type"] for event in received} == {"order.created"}
+
+
+def test_the_relay_touches_its_heartbeat_on_every_turn_even_with_the_database_away(tmp_path):
+    """What the liveness probe reads: a relay with nothing to send keeps its heartbeat fresh,
+    and so does one whose database is unreachable (an outage is not the relay's fault)."""
+    heartbeat = tmp_path / "relay-alive"
+    idle = RelayProcess("--heartbeat-file", str(heartbeat)).start()
+    try:
+        first = wait_until(lambda: heartbeat.exists() and heartbeat.stat().st_mtime, what="a first heartbeat")
+        wait_until(lambda: heartbeat.stat().st_mtime > first, timeout=10, what="a later heartbeat")
+    finally:
+        assert idle.stop() == 0
+
+    away = tmp_path / "away-alive"
+    unreachable = RelayProcess(
+        "--heartbeat-file", str(away), DATABASE_URL="postgres://postgres@127.0.0.1:9/nothing"
+    ).start()
+    try:
+        first = wait_until(lambda: away.exists() and away.stat().st_mtime, what="a heartbeat without a database")
+        wait_until(lambda: away.stat().st_mtime > first, timeout=20, what="a later heartbeat without a database")
+    finally:
+        assert unreachable.stop() == 0

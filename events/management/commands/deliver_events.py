@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -29,15 +30,25 @@ class Command(BaseCommand):
             default=60.0,
             help="How long a claimed delivery is ours; a relay killed mid-send frees it after this.",
         )
+        parser.add_argument(
+            "--heartbeat-file",
+            type=Path,
+            default=None,
+            help="Touched on every turn of the loop, for a liveness probe (deploy/k8s/events.yaml).",
+        )
         parser.add_argument("--once", action="store_true", help="Deliver what is due now, then exit.")
 
-    def handle(self, *args, workers, per_webhook, poll_ms, lease_seconds, once, **options):
+    def handle(self, *args, workers, per_webhook, poll_ms, lease_seconds, heartbeat_file, once, **options):
         if workers < 1 or per_webhook < 1 or poll_ms < 1:
             raise CommandError("--workers, --per-webhook and --poll-ms must be at least 1.")
         if lease_seconds <= settings.WEBHOOKS_TIMEOUT_SECONDS:
             raise CommandError(f"--lease-seconds must exceed the {settings.WEBHOOKS_TIMEOUT_SECONDS} s send timeout.")
         relay = Relay(
-            workers=workers, per_webhook=per_webhook, poll_seconds=poll_ms / 1000, lease_seconds=lease_seconds
+            workers=workers,
+            per_webhook=per_webhook,
+            poll_seconds=poll_ms / 1000,
+            lease_seconds=lease_seconds,
+            heartbeat=heartbeat_file,
         )
         if once:
             relay.stopping.set()
