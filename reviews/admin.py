@@ -50,13 +50,19 @@ class ReviewForm(forms.Form):
     created_at = forms.DateTimeField(label="Written")
 
 
+def _author_id(request) -> int | None:
+    """?author=: a user's id (digits; anything else lists nothing by author)."""
+    author = request.GET.get("author", "")
+    return int(author) if author.isdigit() and len(author) <= 18 else None
+
+
 def _stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating)
 
 
 @admin.register(Review)
 class ReviewAdmin(DocumentAdmin):
-    search_help_text = "Find a product by name, tag or SKU to see its reviews."
+    search_help_text = "Find a product by name, tag or SKU to see its reviews (an author's: their link in a list)."
     form_class = ReviewForm
 
     def __init__(self, *args, **kwargs):
@@ -89,6 +95,9 @@ class ReviewAdmin(DocumentAdmin):
         return review.title
 
     def document_slice(self, request, *, search, filters):
+        author = _author_id(request)
+        if author is not None:
+            return selectors.review_list_by_author(user_id=author, sort=filters.get("sort") or "recent")
         product_id = request.GET.get("product", "")
         if not product_id:
             return []
@@ -105,11 +114,21 @@ class ReviewAdmin(DocumentAdmin):
 
     def _author_cell(self, review, page):
         email = page["authors"].get(review.user_id)
+        theirs = f"?author={review.user_id}"
         if email is None:
-            return f"deleted user #{review.user_id}"
-        return format_html('<a href="{}">{}</a>', reverse("admin:users_user_change", args=[review.user_id]), email)
+            return format_html('deleted user #{} (<a href="{}">reviews</a>)', review.user_id, theirs)
+        user_page = reverse("admin:users_user_change", args=[review.user_id])
+        return format_html('<a href="{}">{}</a> (<a href="{}">reviews</a>)', user_page, email, theirs)
 
     def changelist_extra(self, request) -> dict:
+        author = _author_id(request)
+        if author is not None:
+            found = user_selectors.user_find(user_id=author)
+            return {
+                "title": f"Reviews by {found.email if found else f'deleted user #{author}'}",
+                "show_search": False,
+                "review_author": True,
+            }
         product_id = request.GET.get("product", "")
         search = request.GET.get("q", "").strip()
         product = None

@@ -132,6 +132,15 @@ def review_find_for_product(product_id: str, *, sort: str, skip: int, limit: int
     return [review_from_document(doc) for doc in cursor]
 
 
+def review_count_by_user(user_id: int) -> int:
+    return _reviews().count_documents({"user_id": user_id})
+
+
+def review_find_by_user(user_id: int, *, sort: str, skip: int, limit: int) -> list[Review]:
+    cursor = _reviews().find({"user_id": user_id}).sort(REVIEW_SORTS[sort]).skip(skip).limit(limit)
+    return [review_from_document(doc) for doc in cursor]
+
+
 def review_delete_one(review_id: str) -> Review | None:
     """Delete and return the review; None when it is already gone (so only one deleter wins)."""
     object_id = _oid(review_id)
@@ -230,6 +239,8 @@ def create_indexes(db: Database) -> None:
     reviews.create_index([("product_id", ASCENDING), ("user_id", ASCENDING)], name="product_user_unique", unique=True)
     for sort, keys in REVIEW_SORTS.items():
         reviews.create_index([("product_id", ASCENDING), *keys], name=f"product_sort_{sort.replace('-', 'desc_')}")
+    # A user's reviews, newest first (the back office's reviews by author).
+    reviews.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)], name="user_recent")
     votes = db[REVIEW_VOTES]
     # A helpful vote counts once per user: the $inc runs only after this insert succeeds.
     votes.create_index([("review_id", ASCENDING), ("user_id", ASCENDING)], name="review_user_unique", unique=True)

@@ -57,6 +57,15 @@ def review_list_for_product(*, actor: User | AnonymousUser, product_id: str, sor
     )
 
 
+def review_list_by_author(*, user_id: int, sort: str = "recent") -> MongoSlice:
+    """Every review one user wrote, whatever the product, for the back office (staff only:
+    it shows reviews of inactive products too). One count and one find a page."""
+    return MongoSlice(
+        count=lambda: repository.review_count_by_user(user_id),
+        fetch=lambda skip, limit: repository.review_find_by_user(user_id, sort=sort, skip=skip, limit=limit),
+    )
+
+
 def wishlist_build(*, user_id: int, include_inactive: bool) -> tuple[Wishlist, dict[str, Product]]:
     """The wishlist with each product's current name and price, and the products it found.
 

@@ -214,6 +214,30 @@ def test_moderating_a_review_keeps_the_rating_right(admin_client, shop, customer
 
     assert [row["cells"][0] for row in listed.context["rows"]] == ["Rude words", "Lovely"]
     assert "customer@example.com" in str(listed.context["rows"][0]["cells"][2])
+    assert f"?author={customer.pk}" in str(listed.context["rows"][0]["cells"][2])
+    rating = client_for(None).get(f"/api/products/{kettle.id}").json()["rating"]
+    assert (rating["count"], rating["average"]) == (1, "5.00")
+
+
+def test_an_authors_reviews_across_products_and_their_moderation(admin_client, shop, customer, other_customer):
+    kettle, lamp = shop["kettle"], shop["lamp"]
+    on_kettle = review_services.review_create(actor=customer, product_id=kettle.id, rating=1, title="Rude words")
+    review_services.review_create(actor=other_customer, product_id=kettle.id, rating=5, title="Lovely")
+    on_lamp = review_services.review_create(actor=customer, product_id=lamp.id, rating=2, title="Flickers")
+    catalog_services.product_update(product_id=lamp.id, data={"is_active": False})  # listed all the same
+
+    by_author = admin_client.get("/admin/reviews/review/", {"author": customer.pk})
+    nonsense = admin_client.get("/admin/reviews/review/", {"author": "1; DROP"})
+    admin_client.post(
+        f"/admin/reviews/review/?author={customer.pk}",
+        {"action": "delete_reviews", "_selected_action": [on_kettle.id, on_lamp.id]},
+    )
+
+    assert by_author.status_code == 200 and by_author.context["title"] == "Reviews by customer@example.com"
+    assert [row["cells"][0] for row in by_author.context["rows"]] == ["Flickers", "Rude words"]  # newest first
+    assert nonsense.status_code == 200 and list(nonsense.context["rows"]) == []
+    remaining = client_for(None).get(f"/api/reviews/product/{kettle.id}").json()["results"]
+    assert [review["title"] for review in remaining] == ["Lovely"]
     rating = client_for(None).get(f"/api/products/{kettle.id}").json()["rating"]
     assert (rating["count"], rating["average"]) == (1, "5.00")
 
