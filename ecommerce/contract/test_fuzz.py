@@ -155,9 +155,9 @@ def test_a_scripted_shopping_walk_answers_as_documented(live_api):
         "DELETE", "/api/wishlist/{user_id}/items/{product_id}", 204, token=me, user_id=shopper.pk, product_id=product_id
     )
 
-    # A variant bought and paid through the test provider, then partly refunded. The parent is
-    # made in-process: its answer before any variant breaks the schema (the xfail below).
-    parent = {"id": catalog_services.product_create(name="Walk Tee", option_names=["Size"]).id}
+    # A variant bought and paid through the test provider, then partly refunded.
+    parent = walk("POST", "/api/products", 201, token=staff, body={"name": "Walk Tee", "option_names": ["Size"]})
+    assert (parent["kind"], parent["price"]) == ("parent", None)  # no variant yet: no price
     variant = walk(
         "POST",
         "/api/products/{id}/variants",
@@ -180,11 +180,13 @@ def test_a_scripted_shopping_walk_answers_as_documented(live_api):
     refused = walk(
         "POST", "/api/orders", 400, token=me, body={**order, "items": [{"product_id": parent["id"], "quantity": 1}]}
     )
-    assert refused["error"]["code"] == "validation_error"  # details: see the xfail below
+    assert refused["error"]["code"] == "validation_error"
     tee = walk(
         "POST", "/api/orders", 201, token=me, body={**order, "items": [{"product_id": variant["id"], "quantity": 2}]}
     )
-    assert [(i["product_id"], i["line_total"]) for i in tee["items"]] == [(variant["id"], "14.00")]  # sku: xfail below
+    assert [(i["product_id"], i["sku"], i["line_total"]) for i in tee["items"]] == [
+        (variant["id"], "WALK-TEE-M", "14.00")
+    ]
     payment = walk("POST", "/api/orders/{order_id}/payments", 201, token=me, body={}, order_id=tee["id"])
     walk("POST", "/api/orders/{order_id}/payments", 409, token=me, body={}, order_id=tee["id"])
     walk("POST", "/api/payments/{id}/simulate", 403, token=me, body={"event": "captured"}, id=payment["id"])
