@@ -179,7 +179,7 @@ class ProductAdmin(DocumentAdmin):
             is_active=active,
             category_id=filters.get("category") or None,
             search=search or None,
-            kind=filters.get("kind") if filters.get("kind") in (STANDALONE, PARENT) else None,
+            kind=filters.get("kind") or None,  # the listing ignores a kind it does not list
         )
 
     def rows_prepare(self, documents):

@@ -110,9 +110,10 @@ def products_get_many(
     }
 
 
-def variant_ids_of(*, parent_ids: list[str]) -> list[str]:
-    """The ids of every variant of these parents, oldest first, in one query."""
-    return [variant.id for variant in repository.variants_of(parent_ids)]
+def variants_of(*, parent_ids: list[str]) -> list[Product]:
+    """Every variant of these parents as sold (as products_get_many answers them), oldest
+    first, in one query."""
+    return [_as_sold(variant) for variant in repository.variants_of(parent_ids)]
 
 
 def product_exists(*, product_id: str) -> bool:

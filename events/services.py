@@ -234,11 +234,10 @@ def _products_changed_since(cutoff):
     offset = 0
     while page := listing[offset : offset + 500]:
         yield from (product for product in page if product.updated_at >= cutoff)
-        parents = [product.id for product in page if product.kind == "parent"]
+        parents = [product.id for product in page if product.kind == catalog_selectors.PARENT]
         if parents:
-            variant_ids = catalog_selectors.variant_ids_of(parent_ids=parents)
-            variants = catalog_selectors.products_get_many(product_ids=variant_ids, include_parents=True)
-            yield from (variants[i] for i in variant_ids if i in variants and variants[i].updated_at >= cutoff)
+            variants = catalog_selectors.variants_of(parent_ids=parents)
+            yield from (variant for variant in variants if variant.updated_at >= cutoff)
         offset += len(page)
 
 
