@@ -9,11 +9,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from analytics.models import DailySales, ProductSales
 from ecommerce.routers import MYSQL
+from ecommerce.stores import sql
 
 
 class SaleLine(Protocol):
@@ -55,15 +57,12 @@ class SalesRowsMissing(Exception):
     rolls its transaction back, creates the rows with sales_rows_ensure and records again."""
 
 
-def _increment(model, lookup: dict, changes: dict, extra: dict | None = None, *, create_missing: bool = True) -> None:
-    """UPDATE ... SET counter = counter + n; a missing row is created (or, without
-    `create_missing`, SalesRowsMissing raised)."""
+def _increment(model, lookup: dict, changes: dict, extra: dict | None = None) -> None:
+    """UPDATE ... SET counter = counter + n; a missing row is created."""
     values = {field: F(field) + delta for field, delta in changes.items()} | (extra or {})
     for _ in range(2):
         if model.objects.using(MYSQL).filter(**lookup).update(**values):
             return
-        if not create_missing:
-            raise SalesRowsMissing(f"{model.__name__} {lookup}")
         try:
             with transaction.atomic(using=MYSQL):
                 model.objects.using(MYSQL).create(**lookup, **changes, **(extra or {}))
@@ -73,19 +72,47 @@ def _increment(model, lookup: dict, changes: dict, extra: dict | None = None, *,
     raise RuntimeError(f"could not record sales on {model.__name__} {lookup}")
 
 
+# An order's figures in two statements, whatever its number of lines: its products' rows of
+# the day (each with its own units and revenue), then the day's row. Rows are reached through
+# the (date, product_id) key in ascending order, then the day: the one lock order of every
+# writer of the figures.
+_PRODUCTS_SQL = """
+UPDATE {table}
+SET {prefix}orders = {prefix}orders + %s,
+    {prefix}units = {prefix}units + CASE product_id {units} END,
+    {prefix}revenue = {prefix}revenue + CASE product_id {revenue} END,
+    {placed}updated_at = %s
+WHERE date = %s AND product_id IN ({ids})
+""".strip()
+# A placed order also records the product's name (when it has one) and parent.
+_PLACED_SQL = "name = CASE product_id {names} END, parent_id = CASE product_id {parents} END, "
+_DAY_SQL = """
+UPDATE {table}
+SET {prefix}orders = {prefix}orders + %s, {prefix}units = {prefix}units + %s,
+    {prefix}revenue = {prefix}revenue + %s, updated_at = %s
+WHERE date = %s
+""".strip()
+
+
 def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent, create_missing: bool = True) -> None:
-    """Count one order's lines on `day`. Call inside the MySQL transaction of its stock change.
+    """Count one order's lines (one per product) on `day`. Call inside the MySQL transaction
+    of its stock change.
 
     Rows are updated in sorted product_id order and the day's total row last, after the
     inventory rows the same transaction already holds: one lock order for every order,
-    and the hot per-day row is held for the shortest time. A row that does not exist is
-    created here, or with `create_missing=False` SalesRowsMissing is raised (see
-    sales_rows_ensure for why a placed order's rows are better created outside)."""
+    and the hot per-day row is held for the shortest time. With `create_missing=False` (an
+    order being placed: the hot path) the figures are two hand-written statements, and a row
+    that does not exist raises SalesRowsMissing (see sales_rows_ensure for why a placed
+    order's rows are better created outside); otherwise each row is updated or created."""
     if not lines:
         return
     prefix = "cancelled_" if event is SaleEvent.CANCELLED else ""
     sign = -1 if event is SaleEvent.VOIDED else 1
-    for line in sorted(lines, key=lambda line: line.product_id):
+    lines = sorted(lines, key=lambda line: line.product_id)
+    if not create_missing:
+        _record(day, lines, event, prefix=prefix, sign=sign)
+        return
+    for line in lines:
         changes = {
             f"{prefix}orders": sign,
             f"{prefix}units": sign * line.quantity,
@@ -94,19 +121,49 @@ def sales_record(*, day: date, lines: Sequence[SaleLine], event: SaleEvent, crea
         extra = None
         if event is SaleEvent.PLACED:
             extra = {"parent_id": line.parent_id} | ({"name": line.name[:200]} if line.name else {})
-        _increment(
-            ProductSales, {"date": day, "product_id": line.product_id}, changes, extra, create_missing=create_missing
+        _increment(ProductSales, {"date": day, "product_id": line.product_id}, changes, extra)
+    _increment(DailySales, {"date": day}, _day_changes(lines, prefix=prefix, sign=sign))
+
+
+def _day_changes(lines: Sequence[SaleLine], *, prefix: str, sign: int) -> dict:
+    return {
+        f"{prefix}orders": sign,
+        f"{prefix}units": sign * sum(line.quantity for line in lines),
+        f"{prefix}revenue": sign * sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
+    }
+
+
+def _record(day: date, lines: Sequence[SaleLine], event: SaleEvent, *, prefix: str, sign: int) -> None:
+    """sales_record's two statements; SalesRowsMissing when a row is not there."""
+    whens = " ".join("WHEN %s THEN %s" for _ in lines)
+    params = [sign]
+    params += [value for line in lines for value in (line.product_id, sign * line.quantity)]
+    params += [value for line in lines for value in (line.product_id, sign * line.unit_price * line.quantity)]
+    placed = ""
+    if event is SaleEvent.PLACED:
+        placed = _PLACED_SQL.format(
+            names=" ".join("WHEN %s THEN COALESCE(NULLIF(%s, ''), name)" for _ in lines), parents=whens
         )
-    _increment(
-        DailySales,
-        {"date": day},
-        {
-            f"{prefix}orders": sign,
-            f"{prefix}units": sign * sum(line.quantity for line in lines),
-            f"{prefix}revenue": sign * sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
-        },
-        create_missing=create_missing,
-    )
+        params += [value for line in lines for value in (line.product_id, line.name[:200])]
+        params += [value for line in lines for value in (line.product_id, line.parent_id)]
+    now = sql.db_value(ProductSales, "updated_at", timezone.now(), using=MYSQL)
+    day_value = sql.db_value(ProductSales, "date", day, using=MYSQL)
+    params += [now, day_value, *(line.product_id for line in lines)]
+    products = _PRODUCTS_SQL.format(
+        table=ProductSales._meta.db_table, prefix=prefix, units=whens, revenue=whens, placed=placed,
+        ids=", ".join("%s" for _ in lines),
+    )  # fmt: skip
+    changes = _day_changes(lines, prefix=prefix, sign=sign)
+    with connections[MYSQL].cursor() as cursor:
+        cursor.execute(products, params)
+        if cursor.rowcount != len(lines):
+            raise SalesRowsMissing(f"{ProductSales.__name__} {day} {[line.product_id for line in lines]}")
+        cursor.execute(
+            _DAY_SQL.format(table=DailySales._meta.db_table, prefix=prefix),
+            [*changes.values(), now, day_value],
+        )
+        if cursor.rowcount != 1:
+            raise SalesRowsMissing(f"{DailySales.__name__} {day}")
 
 
 @dataclass(frozen=True)

@@ -193,13 +193,13 @@ def test_postgres_cut_between_the_reservation_and_the_order_write(shop):
 
 
 def _wait_for_lock_wait(timeout: float = 10) -> None:
-    """Until the server's reservation (an UPDATE of the stock row) is waiting in MySQL."""
+    """Until the server's reservation (its locking read of the stock row) is waiting in MySQL."""
     deadline = time.monotonic() + timeout
     with connections[MYSQL].cursor() as cursor:
         while True:
             cursor.execute(
                 "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE info LIKE %s",
-                ["UPDATE `inventory_inventory`%"],
+                ["SELECT product_id, quantity, low_stock_threshold FROM inventory_inventory%"],
             )
             if cursor.fetchone()[0]:
                 return
