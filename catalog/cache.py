@@ -134,9 +134,16 @@ def _answer(entry: tuple) -> HttpResponse:
     return HttpResponse(entry[2], content_type="application/json")
 
 
+def _key(request, role: str) -> str:
+    """The entry of a read: per path, query and role (staff see inactive products); scheme
+    and host too, as pagination links in the body are absolute. `request` is Django's."""
+    query = urlencode(sorted(request.GET.lists()), doseq=True)
+    return f"catalog:read:{role}:{request.scheme}://{request.get_host()}{request.path}?{query}"
+
+
 def cached_read(view_method):
-    """For read-only catalog view methods: cache the 200 answer per path, query and role
-    (staff see inactive products), stamped with the generation it was made in.
+    """For read-only catalog view methods: cache the 200 answer per path, query and role,
+    stamped with the generation it was made in.
 
     A hit is one cache round trip (the generation and the entry together) and no
     serializing: what is kept is the rendered JSON. An entry of an older generation is
@@ -148,10 +155,7 @@ def cached_read(view_method):
         if not seconds:
             return view_method(view, request, *args, **kwargs)
         cache = _cache()
-        query = urlencode(sorted(request.query_params.lists()), doseq=True)
-        role = "staff" if is_staff(request.user) else "public"
-        # Scheme and host too: pagination links in the body are absolute.
-        key = f"catalog:read:{role}:{request.scheme}://{request.get_host()}{request.path}?{query}"
+        key = _key(request._request, "staff" if is_staff(request.user) else "public")
         found = cache.get_many([GENERATION_KEY, key])
         generation = found.get(GENERATION_KEY)
         if generation is None:
@@ -185,7 +189,41 @@ def cached_read(view_method):
         _counters["fill"].inc()
         return _fill(cache, compute, key, generation, seconds, lock=lock)
 
+    wrapper.cached_read = True
     return wrapper
+
+
+class AnonymousHitsFirst:
+    """For catalog viewsets: a fresh cached answer to an anonymous GET, served before DRF's
+    request cycle. Without an Authorization header nothing in that cycle can change the
+    answer (no credentials to check, public reads allowed to all, JSON the only rendering),
+    and on the hottest reads it cost as much as the cache lookup itself. Anything else (a
+    caller with credentials, a stale entry, a miss) goes through DRF and cached_read."""
+
+    def dispatch(self, request, *args, **kwargs):
+        handler = getattr(self, request.method.lower(), None)
+        if (
+            getattr(handler, "cached_read", False)
+            and settings.CATALOG_CACHE_SECONDS
+            and "HTTP_AUTHORIZATION" not in request.META
+            and "format" not in request.GET
+            and _accepts_json(request.META.get("HTTP_ACCEPT", ""))
+        ):
+            key = _key(request, "public")
+            found = _cache().get_many([GENERATION_KEY, key])
+            generation = found.get(GENERATION_KEY)
+            entry = _current(found.get(key), generation) if generation is not None else None
+            if entry is not None and entry[1] > time.time():
+                _counters["hit"].inc()
+                response = _answer(entry)
+                response["Allow"] = ", ".join(self.allowed_methods)  # as DRF answers it
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _accepts_json(accept: str) -> bool:
+    """Whether DRF would render JSON for this Accept header (no header: yes)."""
+    return not accept or any(kind in accept for kind in ("application/json", "*/*", "application/*"))
 
 
 def _keep(cache, key: str, generation: int, seconds: int, response) -> bool:
@@ -222,6 +260,12 @@ def _refresh_in_background(cache, compute, key: str, generation: int, seconds: i
     try:
         if cache.add(lock, 1, timeout=_LOCK_SECONDS) is not True:
             _refresh_slot.release()  # another process refreshes it (or the cache failed)
+            return
+        entry = _current(cache.get(key), generation)
+        if entry is not None and entry[1] > time.time():
+            # Refreshed by another request between this one's read and the lock: done.
+            cache.delete(lock)
+            _refresh_slot.release()
             return
         if _refresher is None:
             _refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-refresh")

@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from catalog import selectors, services
-from catalog.cache import cached_read
+from catalog.cache import AnonymousHitsFirst, cached_read
 from catalog.serializers import (
     CategoryInputSerializer,
     CategoryListParamsSerializer,
@@ -49,7 +49,7 @@ _CATEGORY_WRITE_ERRORS = {
 }
 
 
-class CategoryViewSet(viewsets.GenericViewSet):
+class CategoryViewSet(AnonymousHitsFirst, viewsets.GenericViewSet):
     """Anyone reads categories; staff write them."""
 
     permission_classes = [IsStaffOrReadOnly]
@@ -103,7 +103,7 @@ class CategoryViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProductViewSet(viewsets.GenericViewSet):
+class ProductViewSet(AnonymousHitsFirst, viewsets.GenericViewSet):
     """Anyone reads active products; staff read all and write."""
 
     permission_classes = [IsStaffOrReadOnly]

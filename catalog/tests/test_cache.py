@@ -259,6 +259,33 @@ def test_a_miss_whose_computing_request_gives_up_is_computed_by_the_waiter(any_c
     assert reads.take() == {"fill_after_wait": 1}
 
 
+def test_an_anonymous_hit_answers_what_the_full_request_cycle_answers(any_cache, anon_client, customer_client):
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    path = f"/api/products/{product.id}"
+    filled = customer_client.get(path)  # through DRF: the entry is made
+    reads = Reads()
+
+    early = anon_client.get(path)  # served before DRF's request cycle
+    through_drf = customer_client.get(path)  # credentials: the full cycle, the same entry
+
+    assert reads.take() == {"hit": 2}
+    for answer in (early, through_drf):
+        assert answer.status_code == 200
+        assert answer.content == filled.content
+        assert (answer["Content-Type"], answer["Allow"]) == (filled["Content-Type"], filled["Allow"])
+
+
+def test_a_cached_read_still_refuses_bad_credentials_and_unrenderable_accepts(any_cache, anon_client):
+    product = services.product_create(name="Lamp", price=Decimal("20.00"))
+    path = f"/api/products/{product.id}"
+    assert anon_client.get(path).status_code == 200
+    assert anon_client.get(path).status_code == 200  # cached
+
+    assert anon_client.get(path, HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
+    assert anon_client.get(path, HTTP_ACCEPT="text/html").status_code == 406
+    assert anon_client.get(path, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8").status_code == 200
+
+
 def test_entries_outlive_their_freshness_in_redis(shared_cache, anon_client):
     product = services.product_create(name="Lamp", price=Decimal("20.00"))
     anon_client.get(f"/api/products/{product.id}")
