@@ -30,8 +30,12 @@ def insert(cursor, model, rows: list[dict], *, using: str, returning: str = "") 
 def insert_objects(objects: list, *, using: str) -> None:
     """INSERT `objects` (unsaved instances of one model, auto_now fields set by the caller) in
     one statement on `using`, their primary keys set from it: bulk_create's write without
-    its machinery. The database must return rows from an INSERT (PostgreSQL, SQLite, MariaDB)."""
+    its machinery. Where the database cannot return rows from an INSERT, one save() each."""
     model = type(objects[0])
+    if not connections[using].features.can_return_rows_from_bulk_insert:  # MySQL, SQLite < 3.35
+        for obj in objects:
+            obj.save(force_insert=True, using=using)
+        return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     rows = [{field.column: getattr(obj, field.attname) for field in fields} for obj in objects]
     with connections[using].cursor() as cursor:

@@ -45,12 +45,76 @@ def test_serve_runs_the_shop_on_the_embedded_default(tmp_path):
         email, password = (tmp_path / "var" / "admin_credentials").read_text().split()
         token = requests.post(f"{base}/api/auth/token", json={"email": email, "password": password}, timeout=10)
         assert token.status_code == 200
+        _orders_on_sqlite(base, {"Authorization": f"Bearer {token.json()['access']}"}, products["results"])
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
     # The embedded MongoDB went with the server.
     assert not (tmp_path / "var" / "mongo.url").exists()
     assert not _processes_mentioning(tmp_path)
+
+
+def _orders_on_sqlite(base: str, staff: dict, products: list[dict]) -> None:
+    """The order's hand-written SQL on SQLite: reservation, figures, order rows; a short
+    line refused with nothing moved; a cancellation returns the stock."""
+    mug, pen = [p["id"] for p in products if p["kind"] != "parent"][:2]
+
+    def call(method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(method, f"{base}{path}", headers=staff, timeout=30, **kwargs)
+
+    def stock(product_id: str) -> tuple[int, int]:
+        row = call("GET", f"/api/inventory/{product_id}").json()
+        return row["quantity"], row["reserved"]
+
+    for product_id in (mug, pen):
+        assert call("PATCH", f"/api/inventory/{product_id}", json={"quantity": 5}).status_code == 200
+
+    def today(product_id: str) -> tuple[int, int]:
+        point = call("GET", "/api/analytics/sales", params={"product_id": product_id}).json()["series"][-1]
+        return point["orders"], point["units"]
+
+    reserved = {product_id: stock(product_id)[1] for product_id in (mug, pen)}
+    sold = today(pen)
+    address = {"name": "Demo", "line1": "1 High Street", "city": "London", "postal_code": "N1 9GU", "country": "GB"}
+
+    placed = call(
+        "POST",
+        "/api/orders",
+        json={
+            "items": [{"product_id": mug, "quantity": 1}, {"product_id": pen, "quantity": 2}],
+            "shipping_address": address,
+        },
+    )
+    assert placed.status_code == 201, placed.text
+    assert sorted((item["product_id"], item["quantity"]) for item in placed.json()["items"]) == sorted(
+        [(mug, 1), (pen, 2)]
+    )
+    assert stock(mug) == (4, reserved[mug] + 1) and stock(pen) == (3, reserved[pen] + 2)
+    assert today(pen) == (sold[0] + 1, sold[1] + 2)
+
+    short = call(
+        "POST",
+        "/api/orders",
+        json={
+            "items": [{"product_id": mug, "quantity": 1}, {"product_id": pen, "quantity": 4}],
+            "shipping_address": address,
+        },
+    )
+    assert short.status_code == 409, short.text
+    assert short.json()["error"]["details"]["items"] == [{"product_id": pen, "requested": 4, "available": 3}]
+    assert stock(mug) == (4, reserved[mug] + 1) and stock(pen) == (3, reserved[pen] + 2)
+
+    # The day's rows exist now: the figures' two statements, not the rows' creation.
+    again = call(
+        "POST", "/api/orders", json={"items": [{"product_id": pen, "quantity": 1}], "shipping_address": address}
+    )
+    assert again.status_code == 201, again.text
+    assert today(pen) == (sold[0] + 2, sold[1] + 3)
+
+    for order in (placed, again):
+        assert call("POST", f"/api/orders/{order.json()['id']}/cancel").status_code == 200
+    assert stock(mug) == (5, reserved[mug]) and stock(pen) == (5, reserved[pen])
+    assert today(pen) == sold
 
 
 def test_serve_stops_its_mongodb_when_start_up_fails(tmp_path):
