@@ -60,3 +60,26 @@ def test_an_order_out_of_stock_on_its_first_sale_of_the_day_counts_nothing(custo
     assert not ProductSales.objects.using(MYSQL).exists()
     assert stock(mug.id) == (0, 0)
     assert stock_invariant_check() == []
+
+
+def test_an_order_costs_the_same_statements_whatever_its_number_of_lines(customer):
+    """The hot path: stock, reservations and figures are one statement each (two for the
+    figures), the order's lines one INSERT, for one line as for five."""
+    products = [product(name=f"Lamp {i}", stock=10) for i in range(5)]
+    _place(customer, *products)  # the day's figures rows now exist for all five
+
+    with capture() as one:
+        services.order_place(
+            user=customer, items=[{"product_id": products[0].id, "quantity": 1}], shipping_address=ADDRESS
+        )
+    with capture() as five:
+        services.order_place(
+            user=customer, items=[{"product_id": p.id, "quantity": 2} for p in products], shipping_address=ADDRESS
+        )
+
+    assert one.budget == five.budget, (one.describe(), five.describe())
+    # MariaDB: BEGIN, the locking read, the stock, the reservations, two figures rows, COMMIT.
+    assert len(five.sql[MYSQL]) == 7, five.describe()
+    assert [stock(p.id) for p in products] == [(6, 4)] + [(7, 3)] * 4
+    assert _figures(products[0].id) == (3, 3)
+    assert stock_invariant_check() == []
