@@ -136,7 +136,8 @@ def _answer(entry: tuple) -> HttpResponse:
 
 def _key(request, role: str) -> str:
     """The entry of a read: per path, query and role (staff see inactive products); scheme
-    and host too, as pagination links in the body are absolute. `request` is Django's."""
+    and host too, as pagination links in the body are absolute. `request`: Django's, or DRF's
+    (which passes these through)."""
     query = urlencode(sorted(request.GET.lists()), doseq=True)
     return f"catalog:read:{role}:{request.scheme}://{request.get_host()}{request.path}?{query}"
 
@@ -155,7 +156,7 @@ def cached_read(view_method):
         if not seconds:
             return view_method(view, request, *args, **kwargs)
         cache = _cache()
-        key = _key(request._request, "staff" if is_staff(request.user) else "public")
+        key = _key(request, "staff" if is_staff(request.user) else "public")
         found = cache.get_many([GENERATION_KEY, key])
         generation = found.get(GENERATION_KEY)
         if generation is None:
