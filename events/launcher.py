@@ -12,9 +12,10 @@ STOP_SECONDS = 30
 
 
 @contextmanager
-def relay_beside(base_dir: Path) -> Iterator[subprocess.Popen]:
-    """Run `manage.py deliver_events` for as long as the block runs; stop it gracefully after."""
-    relay = subprocess.Popen([sys.executable, "manage.py", "deliver_events"], cwd=base_dir)
+def relay_beside(base_dir: Path, **popen) -> Iterator[subprocess.Popen]:
+    """Run `manage.py deliver_events` for as long as the block runs; stop it gracefully after.
+    `popen`: more for subprocess.Popen (the server has it die with its parent)."""
+    relay = subprocess.Popen([sys.executable, "manage.py", "deliver_events"], cwd=base_dir, **popen)
     try:
         yield relay
     finally:

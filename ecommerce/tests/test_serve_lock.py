@@ -4,6 +4,7 @@
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import requests
@@ -57,6 +58,15 @@ def _named(pids: set[int], *names: bytes) -> set[int]:
         if any(name in command for name in names):
             named.add(pid)
     return named
+
+
+def _until(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _stop(server: subprocess.Popen) -> int:
@@ -119,11 +129,12 @@ def test_a_killed_server_leaves_nothing_that_blocks_the_next_one(tmp_path):
         wait_healthy(second, port)
         assert _alive(processes) == set()
         assert requests.get(f"http://127.0.0.1:{port}/api/products", timeout=30).json()["count"] > 0
+        # The events relay beside it went too (it finishes the sends in flight first).
+        assert _until(lambda: not _alive(started)), _alive(started)
     finally:
         assert _stop(second) == 0
-        # The events relay (events.launcher) does not die with its parent yet: stop ours.
-        for pid in _alive(started - processes):
-            os.kill(pid, signal.SIGTERM)
+        for pid in _alive(started):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_workers_die_with_a_killed_gunicorn_master(tmp_path):

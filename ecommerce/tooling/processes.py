@@ -1,5 +1,6 @@
 """Processes that die with the one that started them, so a killed server leaves no orphan
-holding its port or its data (gunicorn's workers, gunicorn under `make run`, nx-27017)."""
+holding its port or its data (gunicorn's workers, gunicorn, nx-27017 and the events relay under
+`make run`)."""
 
 import ctypes
 import os

@@ -133,9 +133,11 @@ def _serve(directory: Path, *, lock_fd: int, with_mongo: bool) -> int:
     try:
         django.setup()
         _prepare(settings, first_embedded_start=embedded_mongo is not None)
+        from ecommerce.tooling.processes import die_with_parent
         from events.launcher import relay_beside
 
-        with relay_beside(BASE_DIR):
+        # Like gunicorn, the relay goes when this process is killed without a chance to stop it.
+        with relay_beside(BASE_DIR, preexec_fn=functools.partial(die_with_parent, signal.SIGTERM, os.getpid())):
             return _gunicorn(lock_fd)
     finally:
         # Whatever failed (settings included), the embedded server goes with us.
