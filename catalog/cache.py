@@ -130,6 +130,18 @@ def _current(stamped, generation: int) -> tuple | None:
     return None
 
 
+def _lookup(cache, key: str) -> tuple[int | None, tuple | None]:
+    """The current generation and `key`'s entry made in it, in one round trip (no generation:
+    none stored yet, or the cache is down)."""
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = found.get(GENERATION_KEY)
+    return generation, (_current(found.get(key), generation) if generation is not None else None)
+
+
+def _fresh(entry: tuple | None) -> bool:
+    return entry is not None and entry[1] > time.time()
+
+
 def _answer(entry: tuple) -> HttpResponse:
     return HttpResponse(entry[2], content_type="application/json")
 
@@ -157,8 +169,7 @@ def cached_read(view_method):
             return view_method(view, request, *args, **kwargs)
         cache = _cache()
         key = _key(request, "staff" if is_staff(request.user) else "public")
-        found = cache.get_many([GENERATION_KEY, key])
-        generation = found.get(GENERATION_KEY)
+        generation, entry = _lookup(cache, key)
         if generation is None:
             generation = _generation(cache)
             if generation is None:  # the cache is down: read through
@@ -166,9 +177,8 @@ def cached_read(view_method):
                 return view_method(view, request, *args, **kwargs)
         compute = functools.partial(view_method, view, request, *args, **kwargs)
         lock = f"{key}:lock:{generation}"
-        entry = _current(found.get(key), generation)
         if entry is not None:
-            if entry[1] > time.time():
+            if _fresh(entry):
                 _counters["hit"].inc()
                 return _answer(entry)
             _counters["stale"].inc()
@@ -210,11 +220,8 @@ class AnonymousHitsFirst:
             and "format" not in request.GET
             and _accepts_json(request.META.get("HTTP_ACCEPT", ""))
         ):
-            key = _key(request, "public")
-            found = _cache().get_many([GENERATION_KEY, key])
-            generation = found.get(GENERATION_KEY)
-            entry = _current(found.get(key), generation) if generation is not None else None
-            if entry is not None and entry[1] > time.time():
+            _, entry = _lookup(_cache(), _key(request, "public"))
+            if _fresh(entry):
                 _counters["hit"].inc()
                 response = _answer(entry)
                 response["Allow"] = ", ".join(self.allowed_methods)  # as DRF answers it
@@ -262,8 +269,7 @@ def _refresh_in_background(cache, compute, key: str, generation: int, seconds: i
         if cache.add(lock, 1, timeout=_LOCK_SECONDS) is not True:
             _refresh_slot.release()  # another process refreshes it (or the cache failed)
             return
-        entry = _current(cache.get(key), generation)
-        if entry is not None and entry[1] > time.time():
+        if _fresh(_current(cache.get(key), generation)):
             # Refreshed by another request between this one's read and the lock: done.
             cache.delete(lock)
             _refresh_slot.release()

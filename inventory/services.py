@@ -185,19 +185,16 @@ def stock_reserve(*, order_reference: UUID, lines: Sequence[StockLine], sales_da
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with transaction.atomic(using=MYSQL, savepoint=False), connection.cursor() as cursor:
         cursor.execute(_LOCK_SQL.format(inventory=table, ids=ids, lock=lock), product_ids)
-        rows = {product_id: (quantity, threshold) for product_id, quantity, threshold in cursor.fetchall()}
-        short = [line for line in lines if rows.get(line.product_id, (0, 0))[0] < line.quantity]
+        rows = cursor.fetchall()
+        available = {product_id: quantity for product_id, quantity, _ in rows}
+        threshold = {product_id: low for product_id, _, low in rows}
+        short = [
+            {"product_id": line.product_id, "requested": line.quantity, "available": available.get(line.product_id, 0)}
+            for line in lines
+            if available.get(line.product_id, 0) < line.quantity
+        ]
         if short:
-            raise OutOfStock(
-                [
-                    {
-                        "product_id": line.product_id,
-                        "requested": line.quantity,
-                        "available": rows.get(line.product_id, (0, 0))[0],
-                    }
-                    for line in short
-                ]
-            )
+            raise OutOfStock(short)
         amounts = [value for line in lines for value in (line.product_id, line.quantity)]
         cursor.execute(
             _RESERVE_SQL.format(inventory=table, amounts=" ".join("WHEN %s THEN %s" for _ in lines), ids=ids),
@@ -206,7 +203,11 @@ def stock_reserve(*, order_reference: UUID, lines: Sequence[StockLine], sales_da
         if cursor.rowcount != len(lines):  # the rows are locked: only a broken invariant gets here
             raise RuntimeError(f"reservation {order_reference} moved {cursor.rowcount} of {len(lines)} rows")
         _tell_stock_low(
-            [line.product_id for line in lines if rows[line.product_id][0] - line.quantity <= rows[line.product_id][1]]
+            [
+                line.product_id
+                for line in lines
+                if available[line.product_id] - line.quantity <= threshold[line.product_id]
+            ]
         )
         sql.insert(
             cursor,

@@ -77,14 +77,11 @@ def _orders_on_sqlite(base: str, staff: dict, products: list[dict]) -> None:
     sold = today(pen)
     address = {"name": "Demo", "line1": "1 High Street", "city": "London", "postal_code": "N1 9GU", "country": "GB"}
 
-    placed = call(
-        "POST",
-        "/api/orders",
-        json={
-            "items": [{"product_id": mug, "quantity": 1}, {"product_id": pen, "quantity": 2}],
-            "shipping_address": address,
-        },
-    )
+    def order(*lines: tuple[str, int]) -> requests.Response:
+        items = [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines]
+        return call("POST", "/api/orders", json={"items": items, "shipping_address": address})
+
+    placed = order((mug, 1), (pen, 2))
     assert placed.status_code == 201, placed.text
     assert sorted((item["product_id"], item["quantity"]) for item in placed.json()["items"]) == sorted(
         [(mug, 1), (pen, 2)]
@@ -92,22 +89,13 @@ def _orders_on_sqlite(base: str, staff: dict, products: list[dict]) -> None:
     assert stock(mug) == (4, reserved[mug] + 1) and stock(pen) == (3, reserved[pen] + 2)
     assert today(pen) == (sold[0] + 1, sold[1] + 2)
 
-    short = call(
-        "POST",
-        "/api/orders",
-        json={
-            "items": [{"product_id": mug, "quantity": 1}, {"product_id": pen, "quantity": 4}],
-            "shipping_address": address,
-        },
-    )
+    short = order((mug, 1), (pen, 4))
     assert short.status_code == 409, short.text
     assert short.json()["error"]["details"]["items"] == [{"product_id": pen, "requested": 4, "available": 3}]
     assert stock(mug) == (4, reserved[mug] + 1) and stock(pen) == (3, reserved[pen] + 2)
 
     # The day's rows exist now: the figures' two statements, not the rows' creation.
-    again = call(
-        "POST", "/api/orders", json={"items": [{"product_id": pen, "quantity": 1}], "shipping_address": address}
-    )
+    again = order((pen, 1))
     assert again.status_code == 201, again.text
     assert today(pen) == (sold[0] + 2, sold[1] + 3)
 
