@@ -1,6 +1,7 @@
-"""Hand-written SQL for the few hot writes whose ORM statements cost more to build than to
-send (the order's reservation and figures, the order itself): values are converted by the
-model's own fields, so what is written is what the ORM would write on every backend."""
+"""Hand-written SQL for the few hot statements whose ORM form costs more to build than to
+send (the order's reservation and figures, the order itself, the user every authenticated
+request loads): values are converted by the model's own fields both ways, so what is written
+and read is what the ORM would write and read on every backend."""
 
 from django.db import connections
 
@@ -44,3 +45,48 @@ def insert_objects(objects: list, *, using: str) -> None:
         obj.pk = key
         obj._state.adding = False
         obj._state.db = using
+
+
+def _find_statement(model, connection) -> tuple[str, list[str], list[tuple]]:
+    """The SELECT of one `model` row by primary key on `connection`, the attribute names of
+    its columns and, per column, the converters the ORM would apply to what the driver
+    answers (SQLite's datetimes, MySQL's UUIDs and aware datetimes, the fields' own
+    from_db_value): made once per model and kept on the connection itself (Django's are per
+    thread, and the backend's converters are bound to one), living and going with it."""
+    statements = connection.__dict__.setdefault("_sql_find_statements", {})
+    if model not in statements:
+        quote = connection.ops.quote_name
+        table = model._meta.db_table
+        fields = model._meta.concrete_fields
+        columns = [field.get_col(table) for field in fields]
+        statement = (
+            f"SELECT {', '.join(f'{quote(table)}.{quote(field.column)}' for field in fields)} "  # noqa: S608 - names from the model, the key as a parameter
+            f"FROM {quote(table)} WHERE {quote(table)}.{quote(model._meta.pk.column)} = %s"
+        )
+        converters = [
+            tuple(
+                (converter, column)
+                for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+            )
+            for column in columns
+        ]
+        statements[model] = statement, [field.attname for field in fields], converters
+    return statements[model]
+
+
+def find(model, pk, *, using: str):
+    """The `model` instance with primary key `pk` on `using` (None when there is none), as
+    `model.objects.using(using).filter(pk=pk).first()` loads it, without building the query
+    on each call."""
+    connection = connections[using]
+    statement, names, converters = _find_statement(model, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [model._meta.pk.get_db_prep_value(pk, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, column_converters in enumerate(converters):
+        for converter, column in column_converters:
+            values[index] = converter(values[index], column, connection)
+    return model.from_db(using, names, values)

@@ -49,3 +49,41 @@ def test_insert_objects_writes_what_the_orm_reads_back_and_sets_the_keys(returni
             order.shipping_address,
             order.created_at,
         )
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_find_loads_the_user_the_orm_loads():
+    user = make_user("bea@example.com", staff=True, first_name="Béa")
+    user.last_login = timezone.now()
+    user.save()
+
+    found = sql.find(type(user), user.pk, using="default")
+
+    assert _fields(found) == _fields(type(user).objects.get(pk=user.pk))
+    assert (found._state.db, found._state.adding) == ("default", False)
+    assert sql.find(type(user), user.pk + 1000, using="default") is None
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_find_converts_what_mysql_answers_as_the_orm_does():
+    """UUIDs (char(32) there), JSON, money, dates and aware datetimes: the ORM's converters."""
+    from inventory.models import StockReservation
+
+    reservation = StockReservation.objects.using("mysql").create(
+        order_reference=uuid.uuid4(),
+        product_id="p1",
+        name="Mug",
+        options={"colour": "red", "size": "L"},
+        quantity=2,
+        unit_price=Decimal("9.90"),
+        sales_date=timezone.now().date(),
+    )
+
+    found = sql.find(StockReservation, reservation.pk, using="mysql")
+
+    assert _fields(found) == _fields(StockReservation.objects.using("mysql").get(pk=reservation.pk))
+    assert isinstance(found.order_reference, uuid.UUID) and found.options == {"colour": "red", "size": "L"}
+    assert found.created_at.tzinfo is not None
