@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -137,7 +137,13 @@ def _get(url: str, token: str | None = None) -> dict:
 
 
 def _wrk(
-    base_url: str, scenario: tuple, users: list[dict], products: list[str], workdir: Path, warm_up: bool = True
+    base_url: str,
+    scenario: tuple,
+    users: list[dict],
+    products: list[str],
+    workdir: Path,
+    warm_up: bool = True,
+    seconds: int = SECONDS,
 ) -> dict:
     """One endpoint: a short unrecorded warm-up (caches, connections), then the measured run."""
     name, method, path, mode, _reads = scenario
@@ -152,7 +158,7 @@ def _wrk(
         )  # fmt: skip
         _settle(base_url)
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script), base_url],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), base_url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     return {
@@ -172,6 +178,30 @@ def _wrk(
 def _latency(output: str, percentile: str) -> float:
     value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", output).groups()
     return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit], 2)
+
+
+def _abba(first: Callable[[int], dict], second: Callable[[int], dict], seconds: int = SECONDS) -> tuple[dict, dict]:
+    """Two figures to be divided, each taken in two halves in the order first, second, second,
+    first: this machine's speed drifts by 20-40 % within a minute, and a ratio of two figures
+    taken one after the other measures that drift as much as the code; in this order a drift
+    that is steady over the block falls on both alike. Each figure is the mean of its halves
+    (its p99 the worse half's)."""
+    half = max(1, seconds // 2)
+    a1, b1, b2, a2 = first(half), second(half), second(half), first(half)
+    return _combined(a1, a2), _combined(b1, b2)
+
+
+def _combined(one: dict, other: dict) -> dict:
+    rate = lambda key: (one[key] + other[key]) / 2 if one.get(key) is not None else None  # noqa: E731
+    return {
+        **one,
+        "rps": rate("rps"),
+        "orders_per_s": rate("orders_per_s"),
+        "p50_ms": rate("p50_ms"),
+        "p99_ms": max(one["p99_ms"], other["p99_ms"]),
+        "errors": one["errors"] + other["errors"],
+        **({"requests": one["requests"] + other["requests"]} if "requests" in one else {}),
+    }
 
 
 def _bench_env(**overrides: str) -> dict:
@@ -264,12 +294,20 @@ def main() -> int:
             if scenario[2].startswith("/api/products"):
                 callers = anonymous
             print(f"bench: {scenario[0]} ...", flush=True)
-            result = _wrk(base_url, scenario, callers, products, workdir)
-            _settle(base_url)
-            # The ceiling again, right after: the machine drifts by 10-20 % within a run,
-            # so each endpoint is compared with the ceiling measured beside it.
-            beside = _wrk(base_url, ceiling, anonymous, products, workdir, warm_up=False)
-            _settle(base_url)
+
+            def endpoint(seconds: int, scenario=scenario, callers=callers) -> dict:
+                measured = _wrk(base_url, scenario, callers, products, workdir, warm_up=False, seconds=seconds)
+                _settle(base_url)
+                return measured
+
+            def bare(seconds: int) -> dict:
+                measured = _wrk(base_url, ceiling, anonymous, products, workdir, warm_up=False, seconds=seconds)
+                _settle(base_url)
+                return measured
+
+            endpoint(WARM_UP_SECONDS)  # unrecorded: caches, connections
+            # Each endpoint against the ceiling measured beside it, interleaved (_abba).
+            result, beside = _abba(endpoint, bare)
             result["ceiling_rps"] = beside["rps"]
             results.append(result)
         return _report(results, env)
@@ -281,6 +319,7 @@ def _report(results: list[dict], env: dict) -> int:
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     setup = (
         f"{CONNECTIONS} connections, {SECONDS} s per endpoint after {WARM_UP_SECONDS} s of warm-up, "
+        "taken in halves interleaved with the ceiling's (endpoint, ceiling, ceiling, endpoint), "
         "wrk -t2 on the same 2 cores; "
         f"gunicorn WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')} "
         f"GUNICORN_THREADS={env.get('GUNICORN_THREADS', '1')}; "
@@ -482,13 +521,12 @@ class _Side:
         self.name, self.base_url, self.settle_url, self.scripts = name, base_url, settle_url, scripts
         self.idle_seconds = sorted(_answer_seconds(settle_url) for _ in range(7))[3]
 
-    def measure(self, row: tuple) -> dict:
+    def measure(self, row: tuple, seconds: int) -> dict:
+        """`row` loaded for `seconds` (a warm-up when unrecorded), then settled."""
         name, unit, connections = row
         script, args = self.scripts[name]
         threads = connections if name.startswith("checkout") else 2
-        _wrk_once(self.base_url, script, connections, WARM_UP_SECONDS, args, threads)
-        _settle_on(self.settle_url, self.idle_seconds)
-        result = _wrk_once(self.base_url, script, connections, SECONDS, args, threads)
+        result = _wrk_once(self.base_url, script, connections, seconds, args, threads)
         _settle_on(self.settle_url, self.idle_seconds)
         result["value"] = result["orders_per_s"] if unit == "orders/s" else result["rps"]
         return result
@@ -568,9 +606,15 @@ def peer_main(peer: str) -> int:
                 for row in PEER_ROWS:
                     # Alternate who goes first, so neither side always meets the warmer machine.
                     sides = (ours, oscar) if (number + PEER_ROWS.index(row)) % 2 == 0 else (oscar, ours)
+                    print(f"bench: round {number + 1}/{ROUNDS}, {row[0]}, {sides[0].name} first ...", flush=True)
                     for side in sides:
-                        print(f"bench: round {number + 1}/{ROUNDS}, {row[0]}, {side.name} ...", flush=True)
-                        measured[(row[0], side.name)] = side.measure(row)
+                        side.measure(row, WARM_UP_SECONDS)
+                    first, second = _abba(
+                        *(lambda seconds, side=side, row=row: side.measure(row, seconds) for side in sides)
+                    )
+                    for side, result in zip(sides, (first, second), strict=True):
+                        result["value"] = result["orders_per_s"] if row[1] == "orders/s" else result["rps"]
+                        measured[(row[0], side.name)] = result
                 rounds.append(measured)
             return _report_peer(rounds, env)
     finally:
@@ -606,7 +650,8 @@ def _report_peer(rounds: list[dict], env: dict) -> int:
         f"API, both gunicorn sync x{WORKERS} on this machine's PostgreSQL (ours also on MariaDB, "
         f"{'MONGO_URL' if os.environ.get('MONGO_URL') else 'nx-27017'} and "
         f"{'Redis' if env.get('REDIS_URL') else 'no cache'}); wrk on the same cores, {SECONDS} s per figure after "
-        f"{WARM_UP_SECONDS} s of warm-up, {ROUNDS} rounds alternating sides; "
+        f"{WARM_UP_SECONDS} s of warm-up, taken in halves interleaved (ours, oscar, oscar, ours or the other way), "
+        f"{ROUNDS} rounds alternating which side goes first; "
         "ours with its catalog cache primed (entries kept an hour); "
         f"reads at {CONNECTIONS} connections, "
         f"add to cart at 32, checkout at {CHECKOUT_CONNECTIONS} (one shopper a connection: add one item, order it); "
