@@ -24,6 +24,7 @@ OPTIONAL_ENV = {
     "HOST_BIND": "gunicorn listens on 0.0.0.0 by default, as a pod must",
     "GUNICORN_THREADS": "sync workers (the default 1) suit this CPU-bound API",
     "GUNICORN_MAX_REQUESTS": "the default recycles workers every 20000 requests",
+    "GUNICORN_MAX_REQUESTS_JITTER": "the default spreads the recycles over half that count again",
     "GUNICORN_WORKER_TMP_DIR": "defaults to /dev/shm, a tmpfs even on the read-only root",
     "FORWARDED_ALLOW_IPS": "Django trusts X-Forwarded-Proto through BEHIND_PROXY, not gunicorn",
     "THROTTLE_ORDER_RATE": "the default rate is the production one",
