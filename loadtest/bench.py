@@ -523,12 +523,11 @@ class _Side:
 
     def measure(self, row: tuple, seconds: int) -> dict:
         """`row` loaded for `seconds` (a warm-up when unrecorded), then settled."""
-        name, unit, connections = row
+        name, _unit, connections = row
         script, args = self.scripts[name]
         threads = connections if name.startswith("checkout") else 2
         result = _wrk_once(self.base_url, script, connections, seconds, args, threads)
         _settle_on(self.settle_url, self.idle_seconds)
-        result["value"] = result["orders_per_s"] if unit == "orders/s" else result["rps"]
         return result
 
 
@@ -613,6 +612,7 @@ def peer_main(peer: str) -> int:
                         *(lambda seconds, side=side, row=row: side.measure(row, seconds) for side in sides)
                     )
                     for side, result in zip(sides, (first, second), strict=True):
+                        # The figure compared: orders a second for checkout, requests otherwise.
                         result["value"] = result["orders_per_s"] if row[1] == "orders/s" else result["rps"]
                         measured[(row[0], side.name)] = result
                 rounds.append(measured)
