@@ -66,10 +66,11 @@ def cart_get(*, user_id: int, known_products: dict[str, Product] | None = None, 
     return cart_from_rows(user_id=user_id, rows=cart_rows(user_id=user_id), known_products=known_products, fresh=fresh)
 
 
-def cart_rows(*, user_id: int) -> list[CartRow]:
-    """The stored lines of `user_id`'s cart, oldest first: one hand-written SELECT (every cart
-    read and every order from a cart pays it; the ORM's query costs more to build than to run)."""
-    connection = connections[router.db_for_read(CartItem)]
+def cart_rows(*, user_id: int, using: str | None = None) -> list[CartRow]:
+    """The stored lines of `user_id`'s cart, oldest first, on `using` (default: where carts are
+    read): one hand-written SELECT (every cart read and every order from a cart pays it; the
+    ORM's query costs more to build than to run)."""
+    connection = connections[using or router.db_for_read(CartItem)]
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(

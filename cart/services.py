@@ -103,13 +103,7 @@ def _line_add_portable(*, database: str, user_id: int, product_id: str, quantity
     (settings): each holds the database's write lock from its start, so adds take turns and
     what this one reads stays true until it commits."""
     with transaction.atomic(using=database):
-        rows = [
-            CartRow(*row)
-            for row in CartItem.objects.using(database)
-            .filter(user_id=user_id)
-            .order_by("id")
-            .values_list("id", "product_id", "quantity")
-        ]
+        rows = cart_selectors.cart_rows(user_id=user_id, using=database)
         line = next((row for row in rows if row.product_id == product_id), None)
         if line is None:
             if len(rows) >= MAX_CART_LINES:

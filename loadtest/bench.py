@@ -192,12 +192,14 @@ def _abba(first: Callable[[int], dict], second: Callable[[int], dict], seconds: 
 
 
 def _combined(one: dict, other: dict) -> dict:
-    rate = lambda key: (one[key] + other[key]) / 2 if one.get(key) is not None else None  # noqa: E731
+    def mean(key: str) -> float | None:
+        return (one[key] + other[key]) / 2 if one.get(key) is not None else None
+
     return {
         **one,
-        "rps": rate("rps"),
-        "orders_per_s": rate("orders_per_s"),
-        "p50_ms": rate("p50_ms"),
+        "rps": mean("rps"),
+        "orders_per_s": mean("orders_per_s"),
+        "p50_ms": mean("p50_ms"),
         "p99_ms": max(one["p99_ms"], other["p99_ms"]),
         "errors": one["errors"] + other["errors"],
         **({"requests": one["requests"] + other["requests"]} if "requests" in one else {}),
