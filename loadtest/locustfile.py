@@ -17,6 +17,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 
 from locust import FastHttpUser, between, task
 from locust.exception import StopUser
@@ -64,6 +65,9 @@ def _load_catalog(client) -> None:
 
 _staff_lock = threading.Lock()
 _staff_token: dict = {"access": None, "until": 0.0}
+# Payments the shoppers of this process saw captured, newest last: what staff refund first
+# (a paid order found by listing may have been marked paid by staff, with no payment).
+_captured_payments: deque = deque(maxlen=100)
 
 
 def _staff_headers(client) -> dict | None:
@@ -325,7 +329,9 @@ class Shopper(_SignedIn, FastHttpUser):
             name="/api/payments/[id]/simulate",
             catch_response=True,
         ) as r:
-            _expect(r, (200,), "status")
+            simulated = _expect(r, (200,), "status")
+        if simulated and simulated["status"] == "captured":
+            _captured_payments.append(payment["id"])
 
     @task(2)
     def my_orders(self):
@@ -417,7 +423,11 @@ class Staff(_SignedIn, FastHttpUser):
 
     @task(2)
     def refund_a_payment(self):
-        """Give back part of a paid order's payment, as staff do for a damaged item."""
+        """Give back part of a paid order's payment, as staff do for a damaged item: one seen
+        captured, else one found among a few paid orders."""
+        if _captured_payments:
+            self._refund(_captured_payments.popleft())
+            return
         with self.client.get(
             "/api/orders?status=paid", headers=self.headers, name="/api/orders?status", catch_response=True
         ) as r:
@@ -438,17 +448,21 @@ class Staff(_SignedIn, FastHttpUser):
             payments = _expect(r, (200,)) or []
         for payment in payments:
             if payment["status"] in ("captured", "partially_refunded"):
-                with self.client.post(
-                    f"/api/payments/{payment['id']}/refunds",
-                    json={"amount": "1.00", "reason": "load test"},
-                    headers={**self.headers, "Idempotency-Key": uuid.uuid4().hex},
-                    name="/api/payments/[id]/refunds",
-                    catch_response=True,
-                ) as r:
-                    # 409 refund_exceeds_captured: refunded (or cancelled and refunded) meanwhile.
-                    _expect(r, (201, 409), "id")
+                self._refund(payment["id"])
                 return True
         return False
+
+    def _refund(self, payment_id) -> None:
+        """Refund 1.00 of a captured payment."""
+        with self.client.post(
+            f"/api/payments/{payment_id}/refunds",
+            json={"amount": "1.00", "reason": "load test"},
+            headers={**self.headers, "Idempotency-Key": uuid.uuid4().hex},
+            name="/api/payments/[id]/refunds",
+            catch_response=True,
+        ) as r:
+            # 409 refund_exceeds_captured: refunded (or cancelled and refunded) meanwhile.
+            _expect(r, (201, 409), "id")
 
     @task(1)
     def analytics(self):
